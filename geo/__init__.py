@@ -1,0 +1,1 @@
+"""Pure geometry processing (no domain knowledge): simplify, round, dissolve, encode."""

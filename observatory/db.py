@@ -1,0 +1,44 @@
+"""Connections to the analytical database.
+
+The app opens the file read-only once (cached by the Streamlit adapter) and takes a cursor per use:
+one DuckDB connection shared across Streamlit's threads is not safe, a cursor per use is.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Sequence
+
+import duckdb
+import pandas as pd
+
+
+class DatabaseMissingError(FileNotFoundError):
+    """The analytical database has not been built yet."""
+
+
+def open_readonly(path: Path) -> duckdb.DuckDBPyConnection:
+    path = Path(path)
+    if not path.exists():
+        raise DatabaseMissingError(
+            f"Base de données introuvable : {path}. Lancez `python -m observatory build` (ou `make setup`)."
+        )
+    return duckdb.connect(str(path), read_only=True)
+
+
+def fetch_df(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:
+    """Run one parameterised query on a fresh cursor and return a DataFrame with named columns."""
+    cur = con.cursor()
+    try:
+        return cur.execute(sql, params or []).df()
+    finally:
+        cur.close()
+
+
+def fetch_arrow(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dict | None = None):
+    """Same as :func:`fetch_df` but returns an Arrow table (BLOB columns stay ``bytes``, which shapely needs)."""
+    cur = con.cursor()
+    try:
+        return cur.execute(sql, params or []).to_arrow_table()
+    finally:
+        cur.close()

@@ -1,0 +1,1 @@
+"""Streamlit adapter: the only place besides pages/ and app.py that imports Streamlit."""
