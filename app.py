@@ -1,0 +1,24 @@
+"""Observatoire des CPTS: the frame. Declares every page, the shared register choice and the banner."""
+
+import streamlit as st
+
+from ui.frame import render_frame
+from ui.navigation import sections
+from ui.static_assets import ensure_leaflet_assets
+
+st.set_page_config(page_title="Observatoire des CPTS", page_icon="🩺", layout="wide")
+ensure_leaflet_assets()
+
+navigation = st.navigation(
+    {
+        section: [
+            st.Page(spec.path, title=spec.title, icon=spec.icon, url_path=spec.url_path, default=(index == 0 and n == 0))
+            for index, spec in enumerate(specs)
+        ]
+        for n, (section, specs) in enumerate(sections().items())
+    }
+)
+context = render_frame()
+if context is None:
+    st.stop()
+navigation.run()

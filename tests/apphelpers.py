@@ -1,0 +1,31 @@
+"""AppTest helpers: run the real entry script (``app.py``) and switch to a page, as navigation does."""
+
+from __future__ import annotations
+
+from streamlit.testing.v1 import AppTest
+
+from observatory.config import REPO_ROOT
+
+APP_PATH = str(REPO_ROOT / "app.py")
+
+
+def run_page(page: str | None = None, query: dict[str, str] | None = None, timeout: float = 90) -> AppTest:
+    """Run ``app.py`` then ``page`` (a path like ``pages/couverture.py``); fail on any exception."""
+    at = AppTest.from_file(APP_PATH, default_timeout=timeout)
+    for key, value in (query or {}).items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    if page is not None:
+        at.switch_page(page)
+        at.run()
+        assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+def all_text(at: AppTest) -> str:
+    """Every piece of markdown, caption, title and alert text rendered, for content assertions."""
+    parts = []
+    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success"):
+        parts.extend(str(el.value) for el in getattr(at, kind))
+    return "\n".join(parts)

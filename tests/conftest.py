@@ -1,0 +1,56 @@
+"""Shared fixtures. Every test works on data it builds itself in temporary folders: the environment
+variables below point the app, the build and the stores away from ``data/`` for the whole session."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from observatory import config
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_paths(tmp_path_factory: pytest.TempPathFactory):
+    root = tmp_path_factory.mktemp("observatoire-env")
+    saved = {k: os.environ.get(k) for k in (config.ENV_DB, config.ENV_USER_DB, config.ENV_CACHE_DIR, "OBSERVATOIRE_IMPORTS_DIR")}
+    os.environ[config.ENV_DB] = str(root / "absent-observatoire.duckdb")
+    os.environ[config.ENV_USER_DB] = str(root / "evaluations.duckdb")
+    os.environ[config.ENV_CACHE_DIR] = str(root / "raw-cache")
+    os.environ["OBSERVATOIRE_IMPORTS_DIR"] = str(root / "imports")
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
+@pytest.fixture(scope="session")
+def tiny_raw_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    from tests.raw_fixture import make_raw_fixture
+
+    return make_raw_fixture(tmp_path_factory.mktemp("raw"))
+
+
+@pytest.fixture(scope="session")
+def tiny_db(tmp_path_factory: pytest.TempPathFactory, tiny_raw_dir: Path) -> Path:
+    """The analytical database built by the real build pipeline from the tiny raw fixture."""
+    from observatory.build import build_database
+
+    path = tmp_path_factory.mktemp("db") / "observatoire.duckdb"
+    build_database(tiny_raw_dir, path)
+    return path
+
+
+@pytest.fixture()
+def app_env(tiny_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Point the app at the tiny database and a fresh user database, with cold caches."""
+    import streamlit as st
+
+    monkeypatch.setenv(config.ENV_DB, str(tiny_db))
+    monkeypatch.setenv(config.ENV_USER_DB, str(tmp_path / "evaluations.duckdb"))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    return tiny_db

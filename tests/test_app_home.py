@@ -1,0 +1,33 @@
+"""AppTest of the frame and the home page."""
+
+from __future__ import annotations
+
+from tests.apphelpers import all_text, run_page
+
+
+def test_home_shows_register_banner_and_sources(app_env):
+    at = run_page()
+    text = all_text(at)
+    assert "Observatoire des CPTS" in text
+    assert "Démonstration" in text  # the default register is the demo one: bannered
+    sources = at.dataframe[0].value
+    assert {"Source", "Millésime", "Licence", "Empreinte SHA-256"} <= set(sources.columns)
+    assert len(sources) >= 3
+    assert at.selectbox(key="register_choice").value == "demo"
+
+
+def test_missing_database_is_explained_in_french(monkeypatch, tmp_path):
+    import streamlit as st
+
+    from observatory import config
+
+    monkeypatch.setenv(config.ENV_DB, str(tmp_path / "nowhere.duckdb"))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    from streamlit.testing.v1 import AppTest
+
+    from tests.apphelpers import APP_PATH
+
+    at = AppTest.from_file(APP_PATH, default_timeout=60)
+    at.run()
+    assert any("python -m observatory build" in e.value for e in at.error)

@@ -1,0 +1,94 @@
+"""The app frame: shared choices made once in ``app.py`` and handed to every page.
+
+``app.py`` calls :func:`render_frame` on every run (sidebar: register selector, demo banner) and
+stores the resulting :class:`AppContext`; pages call :func:`page_context` to receive it as a value.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import streamlit as st
+
+from observatory.db import DatabaseMissingError
+from ui import cache
+
+_CONTEXT_KEY = "app_context"
+REGISTER_PARAM = "registre"
+
+
+@dataclass(frozen=True)
+class AppContext:
+    db_path: str
+    register_id: str
+    register_name: str
+    register_kind: str
+    is_demo: bool
+    register_region_code: str | None
+    register_as_of: str | None
+
+
+def _register_label(row: pd.Series) -> str:
+    kinds = {"demo": "démonstration", "imported": "importé", "case_study": "études de cas"}
+    return f"{row['name']} ({kinds.get(row['kind'], row['kind'])})"
+
+
+def render_frame() -> AppContext | None:
+    """Sidebar of every page. Returns ``None`` (after explaining why in French) when no database exists."""
+    path = cache.db_path()
+    try:
+        registers = cache.registers(path)
+    except DatabaseMissingError as error:
+        st.error(str(error))
+        return None
+    mapped = registers[registers["kind"] != "case_study"].reset_index(drop=True)
+    if mapped.empty:
+        st.error("La base ne contient aucun registre de CPTS : relancez `python -m observatory build`.")
+        return None
+    ids = mapped["register_id"].tolist()
+    requested = st.query_params.get(REGISTER_PARAM)
+    default_index = ids.index(requested) if requested in ids else 0
+    with st.sidebar:
+        st.markdown("### Registre affiché")
+        chosen = st.selectbox(
+            "Registre de CPTS",
+            options=ids,
+            index=default_index,
+            format_func=lambda rid: _register_label(mapped.set_index("register_id").loc[rid].assign(register_id=rid)),
+            help="Le registre de démonstration est fictif ; un registre importé provient d'un fichier réel "
+            "(python -m observatory import-register).",
+            key="register_choice",
+        )
+    if chosen != ids[0] or requested is not None:
+        st.query_params[REGISTER_PARAM] = chosen
+    row = mapped.set_index("register_id").loc[chosen]
+    as_of = row.get("as_of_date")
+    context = AppContext(
+        db_path=path,
+        register_id=chosen,
+        register_name=str(row["name"]),
+        register_kind=str(row["kind"]),
+        is_demo=bool(row["is_demo"]),
+        register_region_code=None if pd.isna(row.get("region_code")) else str(row["region_code"]),
+        register_as_of=None if as_of is None or pd.isna(as_of) else pd.Timestamp(as_of).date().isoformat(),
+    )
+    st.session_state[_CONTEXT_KEY] = context
+    return context
+
+
+def page_context() -> AppContext:
+    """The frame's context, for a page script.
+
+    Why the fallback: when a folder named ``pages/`` exists at server start, Streamlit runs its
+    legacy multipage mode until ``st.navigation`` has run once in the process, so a deep link on a
+    fresh server executes the page script alone, without ``app.py``. We then switch the process to
+    ``st.navigation`` mode and rerun, which runs ``app.py`` (the frame) and lands on the same page.
+    """
+    context = st.session_state.get(_CONTEXT_KEY)
+    if context is None:
+        from streamlit.runtime.pages_manager import PagesManager
+
+        PagesManager.uses_pages_directory = False
+        st.rerun()
+    return context

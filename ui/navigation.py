@@ -1,0 +1,28 @@
+"""The list of pages, as data: ``app.py`` builds ``st.Page`` objects from it and the tests walk it
+(an AppTest and a real-browser deep link for every page)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True)
+class PageSpec:
+    path: str  # script path relative to app.py
+    title: str  # French title shown in the navigation
+    url_path: str  # deep link: http://host/<url_path>
+    icon: str
+    section: str
+    heading: str  # text of the page's st.title, checked by the tests
+
+
+PAGES: tuple[PageSpec, ...] = (
+    PageSpec("pages/accueil.py", "Accueil", "accueil", "🏠", "Observatoire", "Observatoire des CPTS"),
+)
+
+
+def sections() -> dict[str, list[PageSpec]]:
+    grouped: dict[str, list[PageSpec]] = {}
+    for spec in PAGES:
+        grouped.setdefault(spec.section, []).append(spec)
+    return grouped
