@@ -43,3 +43,22 @@ def dissolve(geoms: np.ndarray, keys: Iterable) -> pd.Series:
     for key, group in frame.groupby("key", sort=True):
         out[key] = shapely.union_all(np.asarray(group["geom"].to_list(), dtype=object))
     return pd.Series(out, dtype=object)
+
+
+def simplify_coverage(geoms: np.ndarray, tolerance: float, grid: float = STORAGE_GRID) -> np.ndarray:
+    """Simplify polygons that tile a territory together, keeping their shared edges shared.
+
+    Simplifying each polygon on its own moves both copies of a shared edge differently and opens gaps
+    or overlaps between neighbours; GEOS's coverage simplification simplifies each shared edge once.
+    """
+    geoms = np.asarray(geoms, dtype=object)
+    present = np.array([g is not None and not shapely.is_empty(g) for g in geoms], dtype=bool)
+    out = np.array([None] * len(geoms), dtype=object)
+    if present.any():
+        out[present] = round_to_grid(shapely.coverage_simplify(geoms[present], tolerance), grid)
+    return out
+
+
+def wkb_payload_bytes(geoms: Iterable) -> int:
+    """Total WKB size: what the maps have to carry."""
+    return sum(len(b) for b in to_wkb(geoms) if b is not None)

@@ -39,6 +39,7 @@ def fetch_arrow(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] 
     """Same as :func:`fetch_df` but returns an Arrow table (BLOB columns stay ``bytes``, which shapely needs)."""
     cur = con.cursor()
     try:
-        return cur.execute(sql, params or []).to_arrow_table()
+        # A relation (not a DB-API result) converts to Arrow without an extra copy of the rows.
+        return cur.sql(sql, params=params or None).to_arrow_table()
     finally:
         cur.close()

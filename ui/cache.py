@@ -34,7 +34,7 @@ def registers(path: str) -> pd.DataFrame:
 
 @st.cache_data(show_spinner=False)
 def sources(path: str) -> pd.DataFrame:
-    return queries.list_sources(_connection(path))
+    return queries.sources(_connection(path))
 
 
 @st.cache_data(show_spinner=False)

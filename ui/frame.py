@@ -47,6 +47,7 @@ def render_frame() -> AppContext | None:
         st.error("La base ne contient aucun registre de CPTS : relancez `python -m observatory build`.")
         return None
     ids = mapped["register_id"].tolist()
+    labels = {row["register_id"]: _register_label(row) for _, row in mapped.iterrows()}
     requested = st.query_params.get(REGISTER_PARAM)
     default_index = ids.index(requested) if requested in ids else 0
     with st.sidebar:
@@ -55,7 +56,7 @@ def render_frame() -> AppContext | None:
             "Registre de CPTS",
             options=ids,
             index=default_index,
-            format_func=lambda rid: _register_label(mapped.set_index("register_id").loc[rid].assign(register_id=rid)),
+            format_func=labels.get,
             help="Le registre de démonstration est fictif ; un registre importé provient d'un fichier réel "
             "(python -m observatory import-register).",
             key="register_choice",

@@ -1,0 +1,306 @@
+"""The assessments store: drafts, optimistic concurrency, submission, immutability, transactions."""
+
+from __future__ import annotations
+
+import csv
+import inspect
+import io
+import re
+import threading
+from datetime import datetime, timedelta
+
+import duckdb
+import pytest
+
+from observatory import assessments, config
+from observatory.assessments import AssessmentStore, AssessmentStoreError, ConcurrentEditError, export_csv
+from observatory.instrument import load_instrument, load_scoring_model
+from observatory.scoring import InvalidAnswersError, score_assessment
+
+INSTRUMENT = load_instrument("1")
+MODEL = load_scoring_model("1")
+
+
+class Clock:
+    """A deterministic clock: each call returns one minute later."""
+
+    def __init__(self, start=datetime(2026, 3, 1, 10, 0)):
+        self.now = start
+
+    def __call__(self):
+        value = self.now
+        self.now += timedelta(minutes=1)
+        return value
+
+
+@pytest.fixture()
+def store(tmp_path):
+    return AssessmentStore(tmp_path / "evaluations.duckdb", clock=Clock())
+
+
+ANSWERS = {"Q1": "01/2020", "Q2": "q2_fonctionnement", "Q4": "q4_partiel", "Q22": "q22_oui", "Q37": "q37_oui", "Q42": "q42_75"}
+
+
+def _tables(path):
+    con = duckdb.connect(str(path), read_only=True)
+    try:
+        return {r[0] for r in con.execute("SELECT table_name FROM information_schema.tables").fetchall()}
+    finally:
+        con.close()
+
+
+def test_own_file_with_schema_version(tmp_path):
+    path = tmp_path / "sub" / "evaluations.duckdb"
+    AssessmentStore(path)
+    assert path.exists()
+    assert {"assessments", "custom_cpts", "schema_info"} <= _tables(path)
+    con = duckdb.connect(str(path), read_only=True)
+    assert con.execute("SELECT value FROM schema_info WHERE key = 'schema_version'").fetchall() == [("1",)]
+    con.close()
+    AssessmentStore(path)  # reopening an existing store is fine
+
+
+def test_default_path_is_the_user_database_not_the_analytical_one(tmp_path, monkeypatch):
+    monkeypatch.setenv(config.ENV_USER_DB, str(tmp_path / "user.duckdb"))
+    monkeypatch.setenv(config.ENV_DB, str(tmp_path / "observatoire.duckdb"))
+    store = AssessmentStore()
+    assert store.path == (tmp_path / "user.duckdb").resolve()
+    assert store.path != config.database_path()
+    store.save_draft("c1", ANSWERS, None)
+    assert not (tmp_path / "observatoire.duckdb").exists()
+
+
+def test_refuses_a_store_with_another_schema_version(tmp_path):
+    path = tmp_path / "e.duckdb"
+    AssessmentStore(path)
+    con = duckdb.connect(str(path))
+    con.execute("UPDATE schema_info SET value = '0' WHERE key = 'schema_version'")
+    con.close()
+    with pytest.raises(AssessmentStoreError, match="schéma v0"):
+        AssessmentStore(path)
+
+
+def test_save_and_resume_a_draft(store):
+    assert store.load_draft("c1") is None
+    d1 = store.save_draft("c1", {"Q2": "q2_ingenierie"}, None, author="Alice", cpts_name="CPTS du Val", register_id="demo")
+    assert (d1.revision, d1.author, d1.cpts_name, d1.instrument_version) == (1, "Alice", "CPTS du Val", "1")
+    d2 = store.save_draft("c1", ANSWERS, d1.revision, author="Alice")
+    assert d2.revision == 2 and d2.cpts_name == "CPTS du Val"
+    resumed = store.load_draft("c1")
+    assert resumed.answers == ANSWERS and resumed.revision == 2 and resumed.updated_at > resumed.created_at
+
+
+def test_concurrent_edit_is_detected_and_can_be_forced(store):
+    loaded = store.save_draft("c1", {"Q2": "q2_ingenierie"}, None, author="Alice", cpts_name="CPTS du Val")
+    # two sessions loaded revision 1; Bob saves first
+    store.save_draft("c1", {"Q2": "q2_fonctionnement"}, loaded.revision, author="Bob")
+    with pytest.raises(ConcurrentEditError) as exc:
+        store.save_draft("c1", {"Q4": "q4_total"}, loaded.revision, author="Alice")
+    message = str(exc.value)
+    assert "« Bob »" in message and "le 01/03/2026 à 10:01" in message and "révision 2" in message
+    assert exc.value.current_revision == 2 and exc.value.current_author == "Bob"
+    assert store.load_draft("c1").answers == {"Q2": "q2_fonctionnement"}  # Bob's work is intact
+    forced = store.save_draft("c1", {"Q4": "q4_total"}, loaded.revision, author="Alice", force=True)
+    assert forced.revision == 3 and store.load_draft("c1").answers == {"Q4": "q4_total"}
+
+
+def test_two_first_saves_do_not_create_two_drafts(store):
+    store.save_draft("c1", {"Q2": "q2_ingenierie"}, None, author="Alice")
+    with pytest.raises(ConcurrentEditError, match="Alice"):
+        store.save_draft("c1", {"Q2": "q2_fonctionnement"}, None, author="Bob")
+
+
+def test_saving_a_draft_that_was_submitted_meanwhile(store):
+    d = store.save_draft("c1", ANSWERS, None, author="Alice")
+    store.submit("c1", d.revision, author="Alice")
+    with pytest.raises(ConcurrentEditError, match="soumis le 01/03/2026 à 10:01 par « Alice »"):
+        store.save_draft("c1", ANSWERS, d.revision, author="Bob")
+
+
+def test_threads_saving_concurrently_lose_no_revision(store):
+    store.save_draft("c1", {}, None)
+    errors = []
+
+    def worker(name):
+        for _ in range(8):
+            while True:
+                current = store.load_draft("c1")
+                try:
+                    store.save_draft("c1", {"Q7": current.revision}, current.revision, author=name)
+                    break
+                except ConcurrentEditError:
+                    continue
+                except Exception as exc:  # noqa: BLE001 - surfaced below
+                    errors.append(exc)
+                    return
+
+    threads = [threading.Thread(target=worker, args=(n,)) for n in ("A", "B")]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert store.load_draft("c1").revision == 1 + 16
+
+
+def test_submit_freezes_scores_and_versions_and_clears_the_draft(store):
+    d = store.save_draft("c1", ANSWERS, None, author="Alice", cpts_name="CPTS du Val", register_id="demo")
+    a = store.submit("c1", d.revision, author="Claire")
+    expected = score_assessment(INSTRUMENT, MODEL, ANSWERS, today=a.submitted_at.date())
+    assert a.status == "submitted" and a.instrument_version == "1" and a.scoring_version == "1"
+    assert a.score_result == expected
+    assert a.overall_score == expected.overall and a.maturity_level_id == expected.maturity_level_id
+    assert a.author == "Claire" and a.revision == d.revision and a.cpts_name == "CPTS du Val"
+    assert store.load_draft("c1") is None
+    assert store.get(a.assessment_id) == a
+
+
+def test_submit_checks_the_revision(store):
+    d = store.save_draft("c1", ANSWERS, None, author="Alice")
+    store.save_draft("c1", ANSWERS, d.revision, author="Bob")
+    with pytest.raises(ConcurrentEditError, match="relisez-le"):
+        store.submit("c1", d.revision)
+    assert store.history("c1") == []
+
+
+def test_invalid_answers_cannot_be_submitted(store):
+    d = store.save_draft("c1", {"Q10": ["q10_aucun", "q10_dac"]}, None)
+    with pytest.raises(InvalidAnswersError, match="Q10"):
+        store.submit("c1", d.revision)
+    assert store.history("c1") == [] and store.load_draft("c1").revision == 1
+
+
+def test_history_order_and_next_cycle(store):
+    dates = [datetime(2024, 5, 1, 9), datetime(2025, 5, 2, 9), datetime(2026, 5, 3, 9)]
+    ids = []
+    for i, when in enumerate(dates):
+        d = store.start_draft_from_latest("c1") or store.save_draft("c1", {}, None)
+        answers = {**ANSWERS, "Q4": ["q4_faible", "q4_modere", "q4_total"][i]}
+        d = store.save_draft("c1", answers, d.revision)
+        ids.append(store.submit("c1", d.revision, submitted_at=when).assessment_id)
+    history = store.history("c1")
+    assert [a.assessment_id for a in history] == ids
+    assert [a.submitted_at for a in history] == dates
+    assert store.latest_submitted("c1").assessment_id == ids[-1]
+    assert [a.score_result.subdimensions["niveau_maturite"].score for a in history] == sorted(
+        a.score_result.subdimensions["niveau_maturite"].score for a in history)
+    nxt = store.start_draft_from_latest("c1", author="Dora")
+    assert nxt.answers == history[-1].answers and nxt.revision == 1 and nxt.author == "Dora"
+    assert store.start_draft_from_latest("unknown") is None
+
+
+def test_submitted_assessments_are_immutable(store):
+    d = store.save_draft("c1", ANSWERS, None, author="Alice")
+    original = store.submit("c1", d.revision)
+    # every write path the API offers leaves the submitted row untouched
+    d2 = store.start_draft_from_latest("c1")
+    store.save_draft("c1", {"Q2": "q2_declaration_interet"}, d2.revision, force=True)
+    store.save_draft("c1", {"Q2": "q2_ingenierie"}, 0, force=True)
+    store.delete_draft("c1", 0, force=True)
+    with pytest.raises(AssessmentStoreError):
+        store.import_submitted([{**_record(original), "answers": {"Q2": "q2_declaration_interet"}}])
+    with pytest.raises(AssessmentStoreError, match="démonstration"):
+        store.replace_demo_assessments([_record(original)])
+    store.replace_demo_assessments([])
+    assert store.get(original.assessment_id) == original
+    assert store.history("c1") == [original]
+    # and no UPDATE statement of the module can reach a submitted row
+    source = inspect.getsource(assessments)
+    updates = re.findall(r"UPDATE assessments.*?WHERE[^\"]*", source, flags=re.S)
+    assert updates and all("status = 'draft'" in u for u in updates)
+    assert not any(name in dir(AssessmentStore) for name in ("update", "update_assessment", "edit_submitted"))
+
+
+def _record(a):
+    return {"assessment_id": a.assessment_id, "cpts_id": a.cpts_id, "cpts_name": a.cpts_name, "register_id": a.register_id,
+            "instrument_version": a.instrument_version, "scoring_version": a.scoring_version, "answers": a.answers,
+            "scores": a.scores, "submitted_at": a.submitted_at, "author": a.author, "is_demo": a.is_demo}
+
+
+def test_a_failure_between_two_statements_rolls_everything_back(store, monkeypatch):
+    d = store.save_draft("c1", ANSWERS, None)
+
+    def broken_delete(con, cpts_id):
+        raise RuntimeError("panne simulée entre l'insertion et la suppression du brouillon")
+
+    monkeypatch.setattr(assessments, "_delete_draft", broken_delete)
+    with pytest.raises(RuntimeError, match="panne simulée"):
+        store.submit("c1", d.revision)
+    assert store.history("c1") == []  # the submitted row inserted first was rolled back
+    assert store.load_draft("c1").revision == d.revision
+
+
+def test_replacing_demo_data_is_all_or_nothing(store, monkeypatch):
+    def demo(i):
+        result = score_assessment(INSTRUMENT, MODEL, ANSWERS, today=datetime(2026, 1, 1).date())
+        return {"assessment_id": f"demo-{i}", "cpts_id": f"d{i}", "instrument_version": "1", "scoring_version": "1",
+                "answers": ANSWERS, "scores": result.to_dict(), "submitted_at": datetime(2026, 1, 1), "is_demo": True}
+
+    assert store.replace_demo_assessments([demo(1), demo(2)]) == 2
+    real = store.save_draft("real", ANSWERS, None)
+    store.submit("real", real.revision)
+    calls = {"n": 0}
+    original_insert = assessments._insert_assessment_row
+
+    def failing_insert(con, record):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise RuntimeError("panne simulée à la deuxième ligne")
+        original_insert(con, record)
+
+    monkeypatch.setattr(assessments, "_insert_assessment_row", failing_insert)
+    with pytest.raises(RuntimeError):
+        store.replace_demo_assessments([demo(3), demo(4)])
+    monkeypatch.undo()
+    latest = {a.cpts_id for a in store.all_latest_submitted()}
+    assert latest == {"d1", "d2", "real"}  # old demo rows kept, nothing half-written
+    assert {a.cpts_id for a in store.all_latest_submitted(include_demo=False)} == {"real"}
+    store.save_draft("d1", ANSWERS, None, is_demo=True)  # a presenter's draft on a demo CPTS survives a regeneration
+    store.replace_demo_assessments([demo(5)])
+    assert store.load_draft("d1") is not None
+    assert {a.cpts_id for a in store.all_latest_submitted()} == {"d5", "real"}
+
+
+def test_peers_get_the_latest_submission_of_each_cpts(store):
+    for cpts, dates in {"a": [1, 2], "b": [1], "c": [3]}.items():
+        for day in dates:
+            d = store.start_draft_from_latest(cpts) or store.save_draft(cpts, {}, None)
+            d = store.save_draft(cpts, ANSWERS, d.revision)
+            store.submit(cpts, d.revision, submitted_at=datetime(2026, 1, day, 12))
+    peers = store.submitted_for_peers(["a", "b", "zzz"])
+    assert [(p.cpts_id, p.submitted_at.day) for p in peers] == [("a", 2), ("b", 1)]
+    assert store.submitted_for_peers([]) == []
+    frame = store.latest_scores_frame()
+    assert list(frame["cpts_id"]) == ["a", "b", "c"]
+    assert {"overall_score", "maturity_level_id", "scoring_version", "is_demo"} <= set(frame.columns)
+
+
+def test_export_csv_for_excel(store):
+    answers = {**ANSWERS, "Q10": ["q10_dac", "q10_autre"], "Q10_other": "PTA ; santé", "Q17": {"president": "Infirmière"}}
+    d = store.save_draft("c1", answers, None, cpts_name="CPTS du Val", author="Alice")
+    a = store.submit("c1", d.revision)
+    data = export_csv(a)
+    assert data.startswith(b"\xef\xbb\xbf")
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig")), delimiter=";"))
+    assert rows[0] == ["Rubrique", "Identifiant", "Dimension", "Sous-dimension", "Libellé", "Réponse", "Score ou points (0-100)"]
+    questions = [r for r in rows if r[0] == "Question"]
+    assert [r[1] for r in questions] == [f"Q{i}" for i in range(1, 43)]
+    by_id = {r[1]: r for r in questions}
+    assert by_id["Q4"][5] == "Partiel" and by_id["Q4"][6] == "75,0"
+    assert by_id["Q10"][5] == "Dispositif d'appui à la coordination (DAC) | Autre : à spécifier (PTA ; santé)"
+    assert by_id["Q28"][5] == "(non applicable)" and by_id["Q3"][5] == "(sans réponse)"
+    assert by_id["Q1"][6] == ""  # descriptive
+    assert [r[1] for r in rows if r[0] == "Dimension"] == ["structure", "processus", "resultats"]
+    overall = [r for r in rows if r[0] == "Global"][0]
+    assert overall[6] == f"{a.overall_score:.1f}".replace(".", ",")
+    assert ["Évaluation", "", "", "", "CPTS", "CPTS du Val", ""] in rows
+
+
+def test_custom_cpts(store):
+    c = store.add_custom_cpts("CPTS des Trois Vallées", departement_code="2A", ars_stage_code="ars_ingenierie", author="Alice")
+    assert c.cpts_id.startswith("custom:")
+    assert store.list_custom_cpts() == [c]
+    with pytest.raises(AssessmentStoreError, match="texte"):
+        store.add_custom_cpts("X", departement_code=974)
+    with pytest.raises(AssessmentStoreError, match="obligatoire"):
+        store.add_custom_cpts("  ")
