@@ -16,10 +16,10 @@ DEMO_BANNER = (
 
 def register_banner(context: AppContext) -> None:
     if context.is_demo:
-        st.warning(DEMO_BANNER, icon="🧪")
+        st.warning(DEMO_BANNER, icon=":material/science:")
     elif context.register_kind == "imported":
         as_of = f", état au {context.register_as_of}" if context.register_as_of else ""
-        st.info(f"Registre importé : **{context.register_name}**{as_of}.", icon="📥")
+        st.info(f"Registre importé : **{context.register_name}**{as_of}.", icon=":material/upload_file:")
 
 
 def source_caption(sources: pd.DataFrame, source_ids: list[str], prefix: str = "Source") -> None:

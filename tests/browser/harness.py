@@ -124,7 +124,11 @@ def wait_for_app(page, timeout_ms: int = 30000) -> None:
     page.wait_for_function(
         "() => !document.querySelector('[data-testid=\"stStatusWidget\"]')", timeout=timeout_ms
     )
-    page.wait_for_timeout(300)
+    # Lazy elements (data grids, selects) first render as skeletons.
+    page.wait_for_function(
+        "() => !document.querySelector('[data-testid=\"stSkeleton\"]')", timeout=timeout_ms
+    )
+    page.wait_for_timeout(800)
 
 
 def screenshot(page, name: str) -> Path:
