@@ -4,9 +4,13 @@ import streamlit as st
 
 from ui.frame import render_frame
 from ui.navigation import sections
+from ui.presentation import is_presenting
 from ui.static_assets import ensure_leaflet_assets
 
-st.set_page_config(page_title="Observatoire des CPTS", page_icon="🩺", layout="wide")
+# Presentation mode (?presentation=1, Matrice page): no navigation, sidebar collapsed.
+presenting = is_presenting()
+st.set_page_config(page_title="Observatoire des CPTS", page_icon=":material/health_and_safety:", layout="wide",
+                   initial_sidebar_state="collapsed" if presenting else "auto")
 ensure_leaflet_assets()
 
 navigation = st.navigation(
@@ -16,7 +20,8 @@ navigation = st.navigation(
             for index, spec in enumerate(specs)
         ]
         for n, (section, specs) in enumerate(sections().items())
-    }
+    },
+    position="hidden" if presenting else "sidebar",
 )
 context = render_frame()
 if context is None:

@@ -6,7 +6,7 @@ so that WKB is small, deterministic and still valid.
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 import numpy as np
 import pandas as pd

@@ -33,17 +33,25 @@ import json
 import threading
 import time
 import uuid
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import Any, Callable, Iterable, Iterator, Mapping, Sequence
+from typing import Any
 
 import duckdb
 import pandas as pd
 
 from observatory import config
-from observatory.instrument import Instrument, ScoringModel, latest_instrument_version, latest_scoring_version, load_instrument, load_scoring_model
+from observatory.instrument import (
+    Instrument,
+    ScoringModel,
+    latest_instrument_version,
+    latest_scoring_version,
+    load_instrument,
+    load_scoring_model,
+)
 from observatory.scoring import ScoreResult, answer_text, score_assessment
 
 SCHEMA_VERSION = "1"
@@ -175,7 +183,7 @@ def _who(author: str | None) -> str:
 
 
 def _row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
-    return dict(zip(_COLUMNS, row))
+    return dict(zip(_COLUMNS, row, strict=False))
 
 
 def _draft_from_row(row: Mapping[str, Any]) -> Draft:
@@ -278,7 +286,7 @@ class AssessmentStore:
         try:
             cur = con.execute(sql, list(params))
             names = [d[0] for d in cur.description]
-            return [dict(zip(names, row)) for row in cur.fetchall()]
+            return [dict(zip(names, row, strict=False)) for row in cur.fetchall()]
         finally:
             _close(con)
 
@@ -515,6 +523,10 @@ class AssessmentStore:
             "updated_at": submitted_at, "submitted_at": submitted_at, "revision": int(r.get("revision") or 1),
             "author": r.get("author"), "is_demo": bool(r.get("is_demo", False)),
         }
+
+    def demo_assessment_ids(self) -> set[str]:
+        """Ids of the submitted demo (``is_demo``) assessments, so demo loading can be idempotent."""
+        return {r["assessment_id"] for r in self._read("SELECT assessment_id FROM assessments WHERE is_demo AND status = 'submitted'")}
 
     # -- reading submissions --------------------------------------------------------------------------
 

@@ -6,8 +6,9 @@ one DuckDB connection shared across Streamlit's threads is not safe, a cursor pe
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Sequence
+from typing import Any
 
 import duckdb
 import pandas as pd

@@ -31,7 +31,14 @@ from typing import Any
 
 import pandas as pd
 
-from observatory.instrument import INSTRUMENT_DIR, Instrument, Question, ScoringModel, load_instrument, load_scoring_model
+from observatory.instrument import (
+    INSTRUMENT_DIR,
+    Instrument,
+    Question,
+    ScoringModel,
+    load_instrument,
+    load_scoring_model,
+)
 from observatory.scoring import score_assessment
 
 DEMO_AUTHOR = "Démonstration (données générées)"
@@ -292,6 +299,19 @@ def load_demo_into_store(store, cpts: pd.DataFrame, as_of: date, instrument: Ins
     model = model or load_scoring_model()
     instrument = instrument or load_instrument(model.instrument_version)
     records = generate_demo_assessments(cpts, as_of, instrument, model, **options)
+    return store.replace_demo_assessments(records)
+
+
+def ensure_demo_in_store(store, cpts: pd.DataFrame, as_of: date, instrument: Instrument | None = None,
+                         model: ScoringModel | None = None, **options: Any) -> int:
+    """Idempotent loading at first use: returns 0 (nothing written) when every generated demo assessment is
+    already in the store, so a demo CPTS's user submissions survive restarts; otherwise (first use, or
+    generator, register or model changed) replaces the demo assessments like :func:`load_demo_into_store`."""
+    model = model or load_scoring_model()
+    instrument = instrument or load_instrument(model.instrument_version)
+    records = generate_demo_assessments(cpts, as_of, instrument, model, **options)
+    if {r["assessment_id"] for r in records} <= store.demo_assessment_ids():
+        return 0
     return store.replace_demo_assessments(records)
 
 

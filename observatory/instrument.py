@@ -20,10 +20,11 @@ from __future__ import annotations
 import copy
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Mapping
+from typing import Any
 
 from observatory.config import DATA_DIR
 
@@ -269,6 +270,11 @@ def latest_scoring_version(directory: Path | None = None) -> str:
     if not versions:
         raise InstrumentError(f"Aucun fichier scoring_vN.json dans {directory or INSTRUMENT_DIR}.")
     return str(versions[-1])
+
+
+def scoring_versions(directory: Path | None = None) -> list[str]:
+    """Every available scoring model version (``scoring_vN.json``), oldest first, as strings."""
+    return [str(v) for v in _versions_in(Path(directory or INSTRUMENT_DIR), _SCORING_RE)]
 
 
 def latest_instrument_version(directory: Path | None = None) -> str:
@@ -556,12 +562,12 @@ def parse_scoring_model(doc: Mapping[str, Any], instrument: Instrument, source: 
 
     levels = doc.get("maturity_levels") or {}
     bands: list[MaturityBand] = []
-    for i, b in enumerate(levels.get("bands") or []):
+    for _i, b in enumerate(levels.get("bands") or []):
         bands.append(MaturityBand(b.get("id", ""), b.get("label", ""), float(b.get("min", -1)),
                                   None if b.get("max_exclusive") is None else float(b["max_exclusive"]), b.get("description", "")))
     if not bands or bands[0].min != 0:
         problems.append("maturity_levels.bands : la première bande doit commencer à 0")
-    for prev, nxt in zip(bands, bands[1:]):
+    for prev, nxt in zip(bands, bands[1:], strict=False):
         if prev.max_exclusive != nxt.min or nxt.min <= prev.min:
             problems.append(f"maturity_levels.bands : bandes non contiguës entre « {prev.label} » et « {nxt.label} »")
     if bands and bands[-1].max_exclusive is not None:

@@ -46,7 +46,9 @@ LEAFLET_CSS = [("leaflet_css", "/app/static/leaflet/leaflet.css")]
 COORDINATE_DECIMALS = 4
 
 WHITE_ZONE_COLOR = "#fbe3c0"
-OUT_OF_REGISTER_COLOR = "#d9d9d9"
+# Near white, so that it never reads like the grey of the « inconnu » stage (#bdbdbd, data/stages.json):
+# a région-only register without dates shows grey CPTS on this background.
+OUT_OF_REGISTER_COLOR = "#f5f5f5"
 OVERLAP_COLOR = "#d7301f"
 OUTLINE_COLOR = "#636363"
 SELECTED_COLOR = "#111111"
@@ -77,7 +79,12 @@ def stage_styles(stages: pd.DataFrame | None) -> tuple[dict[str, str], dict[str,
 
 def new_map(bounds: Iterable[float] | None = None, prefer_canvas: bool = True) -> folium.Map:
     """An empty offline map; ``bounds`` = (minx, miny, maxx, maxy) in lon/lat to fit."""
-    m = folium.Map(location=FRANCE_CENTER, zoom_start=6, tiles=None, prefer_canvas=prefer_canvas, control_scale=True)
+    # zoom_snap 0.25: fit_bounds may stop between zoom levels, so an area fills the map instead of
+    # leaving it half empty (France in a 560-pixel-high map sits between zoom 5 and 6).
+    m = folium.Map(
+        location=FRANCE_CENTER, zoom_start=6, tiles=None, prefer_canvas=prefer_canvas, control_scale=True,
+        zoom_snap=0.25, zoom_delta=0.5,
+    )  # fmt: skip
     m.default_js = list(LEAFLET_JS)
     m.default_css = list(LEAFLET_CSS)
     _Style(".leaflet-container{background:#ffffff;}").add_to(m)

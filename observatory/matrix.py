@@ -421,8 +421,12 @@ def matrix_html(
         raise MatrixError(f"Élément sélectionné inconnu « {selected_element} ».")
     esc = html.escape
     base_px = 22 if presentation else 14
+    # The CSS is global to the page (st.html has no shadow DOM): the large type is scoped to its own class
+    # so that a presentation matrix and a normal one can share a page without overriding each other.
+    root_class = "cpts-matrix cm-presentation" if presentation else "cpts-matrix"
+    root_selector = ".cpts-matrix.cm-presentation" if presentation else ".cpts-matrix"
     css = f"""
-.cpts-matrix {{font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; font-size: {base_px}px;
+{root_selector} {{font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; font-size: {base_px}px;
   color: #1b1e21;}}
 .cpts-matrix table {{border-collapse: separate; border-spacing: 4px; width: 100%; table-layout: fixed;
   font-size: inherit;}}
@@ -479,7 +483,7 @@ def matrix_html(
         "</div>"
     )
     return (
-        f'<div class="cpts-matrix"><style>{css}</style><table>{cap}{"".join(rows_out)}</table>{legend}</div>'
+        f'<div class="{root_class}"><style>{css}</style><table>{cap}{"".join(rows_out)}</table>{legend}</div>'
     )
 
 

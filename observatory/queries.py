@@ -390,3 +390,34 @@ def import_unit_geometries(con: Connection, commune_codes: Sequence[str] | None 
     # A pandas BLOB comes back as bytearray, which shapely rejects: convert to bytes (0.2 s for all 35,000).
     wkb = [None if v is None else bytes(v) for v in frame["geometry_wkb"]]
     return pd.DataFrame({"commune_code": frame["commune_code"].astype(object), "geometry": list(shapely.from_wkb(wkb))})
+
+
+# --- CPTS profile ---
+# Read queries of the « Fiche CPTS » and « Matrice » pages (owned by them).
+
+
+def find_cpts(con: Connection, cpts_id: str) -> pd.DataFrame:
+    """One CPTS by id, whatever its register (a shared link carries only the id): the columns of
+    :func:`list_cpts` plus the register's name and kind; empty when the id is unknown."""
+    return fetch_df(
+        con,
+        """
+        SELECT c.cpts_id, c.register_id, c.name, c.is_demo, c.ars_stage_code, c.association_date,
+               c.preproject_date, c.letter_of_intent_date, c.health_project_date, c.aci_date,
+               c.main_departement_code, c.notes, r.name AS register_name, r.kind AS register_kind
+        FROM cpts c JOIN registers r USING (register_id)
+        WHERE c.cpts_id = ?
+        """,
+        [str(cpts_id)],
+    )
+
+
+def case_study_figures(con: Connection, cpts_ids: Iterable[str] | None = None) -> pd.DataFrame:
+    """Published figures of the thesis's case studies (Tableaux 3 to 7) and the Île-de-France
+    references (``cpts_id = 'idf'``), optionally for some CPTS only. Sorted by table, CPTS and code: the
+    published row order is in ``data/case_studies.json`` (see ``observatory.profile``)."""
+    sql = "SELECT cpts_id, table_ref, figure_code, label, value_num, value_text, unit FROM case_study_figures"
+    ids = _as_code_list(cpts_ids)
+    if ids is None:
+        return fetch_df(con, sql + " ORDER BY table_ref, cpts_id, figure_code")
+    return fetch_df(con, sql + " WHERE list_contains(?, cpts_id) ORDER BY table_ref, cpts_id, figure_code", [ids])

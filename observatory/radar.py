@@ -146,6 +146,7 @@ def radar_frames(
         baseline = "middle" if side else "bottom" if ly > 0 else "top"
         label_rows.append(
             {"axis_label": label, "lines": textwrap.wrap(label, LABEL_WRAP_CHARS) or [label],
+             "text": "\n".join(textwrap.wrap(label, LABEL_WRAP_CHARS) or [label]),
              "x": lx, "y": ly, "align": align, "baseline": baseline}
         )
     ring_label_rows = []
@@ -158,7 +159,7 @@ def radar_frames(
         "points": pd.DataFrame(point_rows, columns=["series", "axis_label", "value", "x", "y"]),
         "rings": pd.DataFrame(ring_rows, columns=["ring", "order", "x", "y"]),
         "spokes": pd.DataFrame(spoke_rows, columns=["x", "y", "x2", "y2"]),
-        "labels": pd.DataFrame(label_rows, columns=["axis_label", "lines", "x", "y", "align", "baseline"]),
+        "labels": pd.DataFrame(label_rows, columns=["axis_label", "lines", "text", "x", "y", "align", "baseline"]),
         "ring_labels": pd.DataFrame(ring_label_rows, columns=["text", "x", "y"]),
     }
 
@@ -226,24 +227,36 @@ def radar_chart(
     labels = frames["labels"]
     for (align, baseline), group in labels.groupby(["align", "baseline"], sort=True):
         layers.append(
+            # One string with line breaks rather than a list: Streamlit ships chart data as Arrow, and a
+            # list column reaches Vega as the text "[a,b]" instead of two lines.
             alt.Chart(group.drop(columns=["align", "baseline"]))
-            .mark_text(align=align, baseline=baseline, fontSize=11, color="#343a40", lineHeight=13)
-            .encode(x=x, y=y, text="lines:N", tooltip=[alt.Tooltip("axis_label:N", title="Axe")])
+            .mark_text(align=align, baseline=baseline, fontSize=11, color="#343a40", lineHeight=13, lineBreak="\n")
+            .encode(x=x, y=y, text="text:N", tooltip=[alt.Tooltip("axis_label:N", title="Axe")])
             .properties(name=f"labels_{align}_{baseline}")
         )
-    subtitle = _missing_subtitle(series, axis_labels)
+    subtitle = _missing_subtitle(series, axis_labels, wrap_chars=max(40, int(size_px / 6.5)))
     chart_title = alt.Title(title, subtitle=subtitle) if subtitle else alt.Title(title)
     return alt.layer(*layers).properties(
         title=chart_title, width=size_px, height=size_px, view=alt.ViewBackground(stroke=None)
     )
 
 
-def _missing_subtitle(series: Sequence[RadarSeries], axis_labels: Sequence[str]) -> list[str]:
+def _missing_subtitle(series: Sequence[RadarSeries], axis_labels: Sequence[str], wrap_chars: int = 80) -> list[str]:
+    """One entry per series with gaps, wrapped so a long list never widens the chart beyond its size; when
+    most axes are missing, the few answered ones are listed instead (shorter, same information)."""
     lines = []
     for s in series:
         missing = [label for label, v in zip(axis_labels, s.values, strict=True) if v is None]
-        if missing:
-            lines.append(f"{s.name} : non renseigné pour {', '.join(missing)}")
+        present = [label for label, v in zip(axis_labels, s.values, strict=True) if v is not None]
+        if not missing:
+            continue
+        if not present:
+            text = f"{s.name} : aucune valeur renseignée"
+        elif len(missing) > len(present):
+            text = f"{s.name} : renseigné seulement pour {', '.join(present)}"
+        else:
+            text = f"{s.name} : non renseigné pour {', '.join(missing)}"
+        lines.extend(textwrap.wrap(text, wrap_chars))
     return lines
 
 

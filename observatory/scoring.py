@@ -42,9 +42,10 @@ from __future__ import annotations
 
 import re
 import statistics
+from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from observatory.instrument import Instrument, Question, QuestionRule, ScoringModel
 
@@ -337,7 +338,7 @@ class ScoreResult:
         return asdict(self)
 
     @classmethod
-    def from_dict(cls, data: Mapping[str, Any]) -> "ScoreResult":
+    def from_dict(cls, data: Mapping[str, Any]) -> ScoreResult:
         d = dict(data)
         d["subdimensions"] = {k: SubdimensionScore(**v) for k, v in d["subdimensions"].items()}
         d["dimensions"] = {k: DimensionScore(**v) for k, v in d["dimensions"].items()}

@@ -264,7 +264,7 @@ def test_sources_rows_record_checksums_and_dates(built, raw):
     rows = _df(db, "SELECT * FROM sources").set_index("file_name")
     catalogue = {f.file_name: (s, f) for s in sources.load_sources() for f in s.files}
     assert set(rows.index) == set(catalogue)
-    for file_name, (source, expected) in catalogue.items():
+    for file_name, (source, _expected) in catalogue.items():
         path = raw / source.folder / file_name
         assert rows.at[file_name, "sha256"] == hashlib.sha256(path.read_bytes()).hexdigest()
         assert rows.at[file_name, "retrieved_at"] == datetime.fromtimestamp(path.stat().st_mtime, tz=UTC).date().isoformat()

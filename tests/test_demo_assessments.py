@@ -85,7 +85,7 @@ def test_history_of_one_to_three_yearly_submissions(records):
     assert counts[2] + counts[3] >= len(per_cpts) / 3  # many CPTS have a history
     for dates in per_cpts.values():
         dates.sort()
-        assert all(timedelta(days=360) <= b - a <= timedelta(days=370) for a, b in zip(dates, dates[1:]))
+        assert all(timedelta(days=360) <= b - a <= timedelta(days=370) for a, b in zip(dates, dates[1:], strict=False))
 
 
 def test_enough_peers_per_size_class_and_stage(records):
@@ -133,7 +133,7 @@ def test_re_assessments_mostly_progress(records):
     for r in sorted(records, key=lambda r: r["submitted_at"]):
         if r["overall_score"] is not None:
             per_cpts[r["cpts_id"]].append(r["overall_score"])
-    steps = [b - a for v in per_cpts.values() for a, b in zip(v, v[1:])]
+    steps = [b - a for v in per_cpts.values() for a, b in zip(v, v[1:], strict=False)]
     assert steps and statistics.mean(steps) > 0
 
 
@@ -197,7 +197,7 @@ def test_case_studies_only_answer_what_the_tables_determine():
 
 
 def test_case_study_scores_are_partial():
-    for case, a in load_case_study_answers().items():
+    for _case, a in load_case_study_answers().items():
         r = score_assessment(INSTRUMENT, MODEL, a, today=date(2021, 3, 31))
         assert r.dimensions["structure"].score is not None
         assert r.dimensions["processus"].score is None and r.overall is None

@@ -170,7 +170,7 @@ def test_main_departement_holds_most_of_the_population(france, demo):
 def test_territories_are_contiguous(demo):
     """Shapes of every CPTS without the island or the shapeless commune dissolve into one polygon."""
     special = set(demo.cpts_communes.loc[demo.cpts_communes["commune_code"] == ISLAND, "cpts_id"])
-    shapes = dict(zip(demo.cpts_geometries["cpts_id"], from_wkb(demo.cpts_geometries["geometry_wkb"])))
+    shapes = dict(zip(demo.cpts_geometries["cpts_id"], from_wkb(demo.cpts_geometries["geometry_wkb"]), strict=False))
     assert set(shapes) == set(demo.cpts["cpts_id"])
     for cpts_id, shape in shapes.items():
         assert shape.is_valid and not shape.is_empty
@@ -207,7 +207,7 @@ DATE_ORDER = ["association_date", "preproject_date", "letter_of_intent_date", "h
 def test_dates_are_ordered_and_not_after_the_register_date(demo, params):
     cpts = demo.cpts
     as_of = pd.Timestamp("2024-03-31")
-    for earlier, later in zip(DATE_ORDER, DATE_ORDER[1:]):
+    for earlier, later in zip(DATE_ORDER, DATE_ORDER[1:], strict=False):
         both = cpts[earlier].notna() & cpts[later].notna()
         assert (cpts.loc[both, earlier] <= cpts.loc[both, later]).all(), (earlier, later)
         # a later stage is never reached without the earlier one

@@ -107,11 +107,11 @@ def _build_territories(
 ) -> tuple[list[list[str]], UnitGraph]:
     conf = params["territories"]
     graph = unit_adjacency(units, geometries)
-    population = dict(zip(units["commune_code"], units["population_count"].tolist()))
+    population = dict(zip(units["commune_code"], units["population_count"].tolist(), strict=False))
     # an EPCI across two départements gives one block per département; a unit in no EPCI is its own block
     parents = units["parent_commune_code"] if "parent_commune_code" in units else pd.Series(None, index=units.index)
     block_of, city_blocks = {}, set()
-    for code, dept, epci, parent in zip(units["commune_code"], units["departement_code"], units["epci_code"], parents):
+    for code, dept, epci, parent in zip(units["commune_code"], units["departement_code"], units["epci_code"], parents, strict=False):
         if isinstance(parent, str) and parent:
             block_of[code] = f"{dept}:{epci}:{parent}"
             city_blocks.add(block_of[code])
@@ -151,7 +151,7 @@ def _choose_white_zones(
     score = np.log(np.maximum(density, 1e-6)) + conf["density_noise_sigma"] * rng.standard_normal(len(territories))
     depts = [dept_of[t[0]] for t in territories]
     dept_pop: dict[str, float] = {}
-    for d, p in zip(depts, pops):
+    for d, p in zip(depts, pops, strict=False):
         dept_pop[d] = dept_pop.get(d, 0.0) + p
     target = conf["population_share"] * pops.sum()
     white = [False] * len(territories)
@@ -179,7 +179,7 @@ def _allocate(total: int, weights: dict[str, float]) -> dict[str, int]:
     remainders = raw - counts
     for i in sorted(range(len(keys)), key=lambda i: (-remainders[i], i))[: total - counts.sum()]:
         counts[i] += 1
-    return dict(zip(keys, counts.tolist()))
+    return dict(zip(keys, counts.tolist(), strict=False))
 
 
 def _months(rng: np.random.Generator, bounds, size: int) -> pd.TimedeltaIndex:
@@ -281,15 +281,15 @@ def _missions(cpts: pd.DataFrame, as_of: pd.Timestamp, params: dict, seed: int) 
         start = aci + _months(rng, mission["start_after_aci_months"], len(signed))
         if "not_before" in mission:
             floor = pd.Timestamp(mission["not_before"])
-            start = pd.DatetimeIndex([max(s, floor + (s - a)) for s, a in zip(start, aci)])
+            start = pd.DatetimeIndex([max(s, floor + (s - a)) for s, a in zip(start, aci, strict=False)])
         start = start.where(start <= as_of, as_of)
-        rows += [{"cpts_id": c, "mission_code": code, "start_date": s} for c, s in zip(signed["cpts_id"], start)]
+        rows += [{"cpts_id": c, "mission_code": code, "start_date": s} for c, s in zip(signed["cpts_id"], start, strict=False)]
     for code, mission in conf["optional"].items():
         chosen = rng.uniform(0, 1, len(signed)) < mission["share"]
         start = aci + _months(rng, mission["start_after_aci_months"], len(signed))
         rows += [
             {"cpts_id": c, "mission_code": code, "start_date": s}
-            for c, s, keep in zip(signed["cpts_id"], start, chosen)
+            for c, s, keep in zip(signed["cpts_id"], start, chosen, strict=False)
             if keep and s <= as_of
         ]
     frame = _frame("cpts_missions", rows)
@@ -320,14 +320,14 @@ def generate_demo_register(
     units = territorial_units(communes)
     known_epci = set(epci["epci_code"].astype(str))
     units["epci_code"] = [e if isinstance(e, str) and e in known_epci else None for e in units["epci_code"]]
-    population = dict(zip(units["commune_code"], units["population_count"].tolist()))
-    dept_of = dict(zip(units["commune_code"], units["departement_code"]))
-    names = dict(zip(units["commune_code"], units["name"]))
+    population = dict(zip(units["commune_code"], units["population_count"].tolist(), strict=False))
+    dept_of = dict(zip(units["commune_code"], units["departement_code"], strict=False))
+    names = dict(zip(units["commune_code"], units["name"], strict=False))
 
     territories, graph = _build_territories(units, geometries, params, seed)
     area = _unit_areas_km2(units, geometries)
     white = _choose_white_zones(territories, population, area, dept_of, params, seed)
-    covered = [t for t, w in zip(territories, white) if not w]
+    covered = [t for t, w in zip(territories, white, strict=False) if not w]
     main_unit = [min(t, key=lambda c: (-population[c], c)) for t in covered]
     # ids follow département then main unit, so they read in a stable geographical order
     order = sorted(range(len(covered)), key=lambda i: (dept_of[main_unit[i]], main_unit[i]))
@@ -363,7 +363,7 @@ def generate_demo_register(
             "name": cpts_names,
             "is_demo": True,
             "ars_stage_code": [
-                _ars_stage(s, p, as_of, params["ars_stages"]) for s, p in zip(stages, dates["preproject_date"])
+                _ars_stage(s, p, as_of, params["ars_stages"]) for s, p in zip(stages, dates["preproject_date"], strict=False)
             ],
             **{c: dates[c].to_numpy() for c in dates.columns},
             "main_departement_code": main_depts,
@@ -374,7 +374,7 @@ def generate_demo_register(
     cpts["is_demo"] = cpts["is_demo"].astype(bool)
 
     cpts_communes = _frame(
-        "cpts_communes", [{"cpts_id": i, "commune_code": c} for i, m in zip(ids, members) for c in m]
+        "cpts_communes", [{"cpts_id": i, "commune_code": c} for i, m in zip(ids, members, strict=False) for c in m]
     )
     register = _frame(
         "registers",
@@ -443,7 +443,7 @@ def calibration_report(register: RegisterData, communes: pd.DataFrame, params: d
     at the target's own date (``demo_value``); ``target_value`` is empty where nothing was published."""
     params = params or load_demo_params()
     units = territorial_units(communes)
-    unit_pop = dict(zip(units["commune_code"], units["population_count"].tolist()))
+    unit_pop = dict(zip(units["commune_code"], units["population_count"].tolist(), strict=False))
     total_pop = float(sum(unit_pop.values()))
     members = register.cpts_communes.groupby("cpts_id", sort=True)["commune_code"].apply(list).to_dict()
     cpts_pop = {cid: float(sum(unit_pop.get(c, 0) for c in m)) for cid, m in members.items()}

@@ -19,8 +19,8 @@ generator the caller seeds, ties are broken by code order.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
-from typing import Callable, Hashable, Sequence
 
 import numpy as np
 import pandas as pd
@@ -88,7 +88,7 @@ def unit_adjacency(units: pd.DataFrame, geometries: pd.Series) -> UnitGraph:
         # a shared boundary line, not a mere corner: two units meeting at a point would make a
         # territory in two pieces
         shared_edge = shapely.relate_pattern(valid[left], valid[right], "****1****")
-        for a, b in zip(index[left[shared_edge]].tolist(), index[right[shared_edge]].tolist()):
+        for a, b in zip(index[left[shared_edge]].tolist(), index[right[shared_edge]].tolist(), strict=False):
             if depts[a] == depts[b]:
                 neighbours[codes[a]].add(codes[b])
                 neighbours[codes[b]].add(codes[a])
@@ -96,8 +96,8 @@ def unit_adjacency(units: pd.DataFrame, geometries: pd.Series) -> UnitGraph:
     return UnitGraph(
         codes=codes,
         neighbours={c: sorted(n) for c, n in neighbours.items()},
-        lon=dict(zip(codes, lon.tolist())),
-        lat=dict(zip(codes, lat.tolist())),
+        lon=dict(zip(codes, lon.tolist(), strict=False)),
+        lat=dict(zip(codes, lat.tolist(), strict=False)),
     )
 
 

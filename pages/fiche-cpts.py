@@ -1,0 +1,63 @@
+"""Fiche CPTS : identité, stades, territoire, indicateurs, auto-évaluation et plafond de financement ACI
+d'une CPTS ; chiffres publiés pour les études de cas de la thèse. Lien partageable : ?cpts=<identifiant>."""
+
+import streamlit as st
+
+from observatory import funding
+from observatory import profile as pf
+from observatory.readers.cog import SOURCE_ID as POPULATION_SOURCE_ID
+from observatory.readers.geometry import SOURCE_ID as GEOMETRY_SOURCE_ID
+from ui import cache
+from ui import fiche_widgets as fw
+from ui.frame import page_context
+from ui.profile_widgets import choose_cpts, ensure_demo_assessments
+from ui.widgets import register_banner
+
+context = page_context()
+st.title("Fiche CPTS")
+register_banner(context)
+ensure_demo_assessments(context)
+
+path, user_path = context.db_path, cache.user_db_path()
+token = cache.user_db_token(user_path)
+chosen = choose_cpts(context, "fiche", preferred_ids=sorted(cache.assessed_cpts(user_path, token)))
+if chosen is None:
+    st.stop()
+
+cpts_row = cache.profile_find_cpts(path, chosen.cpts_id)
+# Case studies have no territory (anonymised): no summary, no map, their published figures instead.
+summary = None if chosen.is_case_study else cache.profile_summary_row(path, chosen.register_id, chosen.as_of,
+                                                                      chosen.region_code, chosen.cpts_id)
+departements = cache.couverture_departements(path)
+figures = cache.profile_case_study_figures(path) if chosen.is_case_study else None
+identity = pf.profile_identity(
+    cpts_row,
+    chosen.register,
+    summary if summary and summary["communes_count"] > 0 else None,
+    dict(zip(departements["departement_code"], departements["name"], strict=True)),
+    dict(zip(departements["departement_code"], departements["region_code"], strict=True)),
+    published_population=pf.published_population(figures, chosen.cpts_id) if figures is not None else None,
+)
+fw.render_identity(identity)
+fw.render_timeline(*cache.profile_timeline(path, chosen.cpts_id, chosen.as_of))
+
+sources = cache.sources(path)
+territory = None if chosen.is_case_study else cache.profile_territory(path, chosen.register_id, chosen.as_of,
+                                                                        chosen.region_code, chosen.cpts_id)
+fw.render_territory(path, chosen, territory, sources, [GEOMETRY_SOURCE_ID], [POPULATION_SOURCE_ID])
+if figures is not None:
+    fw.render_case_study_tables(chosen.cpts_id, figures)
+
+if chosen.is_case_study:
+    fw.render_case_study_assessment(*cache.profile_case_study_view(chosen.cpts_id, chosen.name))
+else:
+    fw.render_assessment(chosen, cache.profile_assessment_view(path, chosen.register_id, chosen.as_of, user_path, token,
+                                                               chosen.cpts_id, chosen.name))
+
+missions = pf.missions_of(cache.profile_missions(path, chosen.register_id), chosen.cpts_id)
+fw.render_funding(
+    pf.funding_views(identity.population_count, missions, chosen.as_of),
+    missions,
+    {code: m.label for code, m in funding.load_grids().missions.items()},
+    identity.stage_code,
+)

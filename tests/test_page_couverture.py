@@ -1,0 +1,493 @@
+"""« Couverture » page: AppTest on the tiny database built by the real build (fixture ``app_env``), with
+every figure checked against an independent SQL computation over that database; plus the page's pure
+helpers and the map component adapter."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import shutil
+from pathlib import Path
+
+import duckdb
+import pandas as pd
+import pytest
+
+from tests.apphelpers import all_text, run_page
+from tests.import_fixtures import write_csv
+from ui import couverture_widgets as cw
+
+PAGE = "pages/couverture.py"
+
+# The national stage columns of `cpts`, most advanced first (independent of observatory.coverage).
+STAGE_SQL = """
+    CASE WHEN aci_date <= $d THEN 'aci'
+         WHEN health_project_date <= $d THEN 'projet_sante'
+         WHEN letter_of_intent_date <= $d THEN 'lettre_intention'
+         WHEN preproject_date <= $d THEN 'pre_projet'
+         WHEN coalesce(aci_date, health_project_date, letter_of_intent_date, preproject_date) IS NULL
+              THEN 'inconnu'
+    END
+"""
+
+
+# ---------------------------------------------------------------------------------------------------
+# Independent SQL
+# ---------------------------------------------------------------------------------------------------
+
+
+def sql(db: Path, query: str, params: dict | None = None) -> pd.DataFrame:
+    con = duckdb.connect(str(db), read_only=True)
+    try:
+        return con.execute(query, params or {}).df()
+    finally:
+        con.close()
+
+
+def expected_figures(db: Path, register: str, date: str, region: str | None = None) -> dict:
+    """CPTS by stage, covered / white-zone / overlap population at ``date`` (France, or one région)."""
+    area = "AND u.region_code = $region" if region else ""
+    params = {"d": pd.Timestamp(date).date(), "r": register, **({"region": region} if region else {})}
+    stages = sql(
+        db,
+        f"""
+        WITH s AS (SELECT cpts_id, {STAGE_SQL} AS stage FROM cpts WHERE register_id = $r)
+        SELECT stage, count(DISTINCT s.cpts_id) AS n FROM s
+        JOIN cpts_communes cc USING (cpts_id) JOIN communes u ON u.commune_code = cc.commune_code
+        WHERE stage IS NOT NULL AND u.is_territorial_unit {area}
+        GROUP BY stage
+        """,
+        params,
+    )
+    units = sql(
+        db,
+        f"""
+        WITH s AS (SELECT cpts_id, {STAGE_SQL} AS stage FROM cpts WHERE register_id = $r),
+             claims AS (SELECT cc.commune_code, count(*) AS n FROM cpts_communes cc JOIN s USING (cpts_id)
+                        WHERE s.stage IS NOT NULL GROUP BY cc.commune_code)
+        SELECT u.commune_code, u.region_code, u.population_count, coalesce(claims.n, 0) AS claims
+        FROM communes u LEFT JOIN claims USING (commune_code)
+        WHERE u.is_territorial_unit {area}
+        """,
+        params,
+    )
+    register_region = sql(db, "SELECT region_code FROM registers WHERE register_id = $r", {"r": register})
+    register_region = register_region["region_code"].iloc[0]
+    inside = units["region_code"] == register_region if isinstance(register_region, str) else True
+    uncovered = units["claims"] == 0
+    return {
+        "by_stage": dict(zip(stages["stage"], stages["n"].astype(int), strict=True)),
+        "cpts": int(stages["n"].sum()),
+        "population": int(units["population_count"].sum()),
+        "covered": int(units.loc[~uncovered, "population_count"].sum()),
+        "white": int(units.loc[uncovered & inside, "population_count"].sum()),
+        "white_units": int((uncovered & inside).sum()),
+        "out_of_register": int(units.loc[uncovered & ~inside, "population_count"].sum()),
+        "overlap_units": int((units["claims"] >= 2).sum()),
+        "overlap_population": int(units.loc[units["claims"] >= 2, "population_count"].sum()),
+    }
+
+
+# ---------------------------------------------------------------------------------------------------
+# Reading the page
+# ---------------------------------------------------------------------------------------------------
+
+
+def metrics(at) -> dict[str, str]:
+    """label -> value of the metrics, the first one of each label (key figures come first)."""
+    shown: dict[str, str] = {}
+    for m in at.metric:
+        shown.setdefault(m.label, m.value)
+    return shown
+
+
+def leading_int(text: str) -> int:
+    """« 15 045 hab. (100,0 %) » -> 15045 (French thousands separators are narrow spaces)."""
+    match = re.match(r"^([\d\s\u202f\u00a0]+)", text)
+    assert match, text
+    return int(re.sub(r"\D", "", match.group(1)))
+
+
+def fr_int(value: int) -> str:
+    return f"{value:,}".replace(",", "\u202f")
+
+
+def fr_pct(part: int, whole: int) -> str:
+    return f"{part / whole * 100:.1f}".replace(".", ",") + " %"
+
+
+def metric_caption(at, label: str) -> str:
+    """The caption written under the metric ``label`` (same column)."""
+    for column in at.columns:
+        found = [m for m in column.metric if m.label == label]
+        if found:
+            return " ".join(c.value for c in column.caption)
+    raise KeyError(label)
+
+
+def check_figures(at, expected: dict, labels: dict[str, str]) -> None:
+    shown = metrics(at)
+    in_register = expected["population"] - expected["out_of_register"]
+    assert leading_int(shown["CPTS actives"]) == expected["cpts"]
+    for code, label in labels.items():
+        assert leading_int(shown[label]) == expected["by_stage"].get(code, 0), label
+    assert shown["Population couverte"] == fr_pct(expected["covered"], in_register)
+    assert metric_caption(at, "Population couverte") == f"{fr_int(expected['covered'])} hab."
+    assert shown["Zone blanche"] == fr_pct(expected["white"], in_register)
+    assert (
+        metric_caption(at, "Zone blanche")
+        == f"{fr_int(expected['white'])} hab. ; {fr_int(expected['white_units'])} communes"
+    )
+    assert leading_int(shown["Chevauchements"]) == expected["overlap_units"]
+    assert metric_caption(at, "Chevauchements") == f"communes ; {fr_int(expected['overlap_population'])} hab."
+
+
+def national_labels(db: Path) -> dict[str, str]:
+    frame = sql(db, "SELECT stage_code, label FROM stages WHERE vocabulary = 'national' AND rank > 0 ORDER BY rank")
+    return dict(zip(frame["stage_code"], frame["label"], strict=True))
+
+
+def maps_json(at) -> list[str]:
+    """Script + header of each map sent to the browser (the st_folium component's arguments)."""
+    args = [json.loads(el.proto.json_args) for el in at.get("component_instance")]
+    return [a["header"] + a["script"] for a in args]
+
+
+def slider_dates(at) -> list[str]:
+    """The time control's options as ISO dates (AppTest gives their French labels, dd/mm/yyyy)."""
+    return [
+        dt.datetime.strptime(label, "%d/%m/%Y").date().isoformat()
+        for label in at.select_slider(key="couverture_date").options
+    ]
+
+
+def shown_in(text: str, script: str) -> bool:
+    """``text`` in a map's script, where folium writes non-ASCII characters as JSON escapes (\\u00e9)."""
+    return text in script or json.dumps(text)[1:-1] in script
+
+
+def set_date(at, iso: str):
+    at.select_slider(key="couverture_date").set_value(iso).run()
+    assert not at.exception, [e.value for e in at.exception]
+    return at
+
+
+# ---------------------------------------------------------------------------------------------------
+# France, dates
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_france_figures_match_sql_at_the_register_date(app_env):
+    at = run_page(PAGE)
+    as_of = sql(app_env, "SELECT as_of_date FROM registers WHERE register_id = 'demo'")["as_of_date"].iloc[0]
+    assert at.select_slider(key="couverture_date").value == pd.Timestamp(as_of).date().isoformat()
+    assert at.radio(key="couverture_echelle").value == "france"
+    expected = expected_figures(app_env, "demo", str(as_of))
+    assert expected["cpts"] > 0  # the check below is not vacuous
+    check_figures(at, expected, national_labels(app_env))
+    text = all_text(at)
+    assert "Couverture du territoire par les CPTS" in text
+    assert "Démonstration" in text  # demo register bannered
+    assert "Populations et contours : " in text and "COG 2026" in text  # source and vintage
+    # France map: CPTS polygons with their tooltip fields, the legend, no commune choropleth.
+    (coverage_map,) = maps_json(at)
+    assert '"cpts_id"' in coverage_map and "observatoire-legend" in coverage_map
+    assert shown_in("Zone blanche (aucune CPTS)", coverage_map)
+    assert shown_in("Chevauchement (plusieurs CPTS)", coverage_map)
+    assert "choisissez un département" in text
+    table = at.dataframe[0].value
+    assert list(table["Code"]) == sorted(sql(app_env, "SELECT region_code FROM regions")["region_code"])
+    assert table["Population couverte"].sum() == expected["covered"]
+
+
+def test_a_cpts_is_never_counted_before_its_first_stage_date(app_env):
+    first = sql(
+        app_env,
+        """SELECT cpts_id, least(preproject_date, letter_of_intent_date, health_project_date, aci_date) AS first
+           FROM cpts WHERE register_id = 'demo' ORDER BY first DESC LIMIT 1""",
+    ).iloc[0]
+    at = run_page(PAGE)
+    options = slider_dates(at)
+    before = max(o for o in options if pd.Timestamp(o) < pd.Timestamp(first["first"]))
+    after = min(o for o in options if pd.Timestamp(o) >= pd.Timestamp(first["first"]))
+    labels = national_labels(app_env)
+
+    set_date(at, before)
+    expected_before = expected_figures(app_env, "demo", before)
+    check_figures(at, expected_before, labels)
+    assert first["cpts_id"] not in at.selectbox(key="couverture_cpts").options
+    assert first["cpts_id"] not in " ".join(maps_json(at))
+
+    set_date(at, after)
+    expected_after = expected_figures(app_env, "demo", after)
+    check_figures(at, expected_after, labels)
+    assert expected_after["cpts"] == expected_before["cpts"] + 1
+    assert expected_after["white"] < expected_before["white"]  # its communes left the white zone
+    assert at.query_params["date"] == after
+
+
+def test_deep_link_sets_scale_area_date_and_selection(app_env):
+    at = run_page(PAGE, {"echelle": "departement", "departement": "01", "date": "2022-06", "cpts": "demo-0001"})
+    assert at.radio(key="couverture_echelle").value == "departement"
+    assert at.selectbox(key="couverture_departement").value == "01"
+    assert at.select_slider(key="couverture_date").value == "2022-06-30"
+    assert at.selectbox(key="couverture_cpts").value == "demo-0001"
+    assert "Alpha" in maps_json(at)[0]  # commune names in the département view
+
+
+# ---------------------------------------------------------------------------------------------------
+# Région and département
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_region_view(app_env):
+    at = run_page(PAGE, {"echelle": "region", "region": "84"})
+    assert at.selectbox(key="couverture_region").value == "84"
+    check_figures(at, expected_figures(app_env, "demo", "2024-03-31", region="84"), national_labels(app_env))
+    table = at.dataframe[0].value
+    assert list(table["Code"]) == ["01"]  # the départements of the région
+    assert '"cpts_id"' in maps_json(at)[0]  # CPTS shapes, not communes
+    assert len(maps_json(at)) == 1 and "choisissez un département" in all_text(at)
+
+
+def test_departement_view_with_access_to_care(app_env):
+    at = run_page(PAGE, {"echelle": "departement", "departement": "01"})
+    coverage_map, indicator_map = maps_json(at)
+    assert "Alpha" in coverage_map and "Charlie" in coverage_map  # commune names on hover
+    assert shown_in("APL aux médecins généralistes", indicator_map) and "observatoire-legend" in indicator_map
+    cpts_table = at.dataframe[0].value
+    assert list(cpts_table["Identifiant"]) == ["demo-0001"]
+
+    text = all_text(at)
+    assert "Classes de la carte : seuils fixés" in text and "2,5" in text
+    # Population below the catalogue threshold (2.5) in the département, recomputed from the values.
+    values = sql(
+        app_env,
+        """SELECT u.population_count AS pop, v.value FROM communes u
+           LEFT JOIN indicator_values v ON v.geo_code = u.commune_code AND v.indicator_code = 'apl_mg'
+                AND v.year = 2023 AND v.geo_level = 'commune'
+           WHERE u.is_territorial_unit AND u.departement_code = '01'""",
+    )
+    below = int(values.loc[values["value"] < 2.5, "pop"].sum())
+    (label,) = [label for label in metrics(at) if label.startswith("Département –")]
+    assert metrics(at)[label] == fr_pct(below, int(values.loc[values["value"].notna(), "pop"].sum()))
+    assert metric_caption(at, label) == f"{fr_int(below)} hab. sous le seuil"
+    # Population-weighted mean over the département, with the catalogue's weight (DREES rule).
+    weighted = sql(
+        app_env,
+        """SELECT sum(v.value * w.value) / sum(w.value) AS mean FROM communes u
+           JOIN indicator_values v ON v.geo_code = u.commune_code AND v.indicator_code = 'apl_mg' AND v.year = 2023
+           JOIN indicator_values w ON w.geo_code = u.commune_code AND w.indicator_code = 'pop_standardisee_mg'
+                AND w.year = 2023
+           WHERE u.is_territorial_unit AND u.departement_code = '01'""",
+    )["mean"].iloc[0]
+    indicator_rows = at.dataframe[1].value
+    row = indicator_rows[indicator_rows["Territoire"].str.startswith("Département")].iloc[0]
+    assert row.filter(like="Valeur").iloc[0] == pytest.approx(round(weighted, 2))
+
+
+def test_selecting_a_cpts_highlights_it_and_links_its_profile(app_env):
+    at = run_page(PAGE)
+    before = maps_json(at)[0]
+    at.selectbox(key="couverture_cpts").set_value("demo-0001").run()
+    assert not at.exception
+    after = maps_json(at)[0]
+    assert '"weight": 4' in after and '"weight": 4' not in before  # the selected CPTS's thick outline
+    name = sql(app_env, "SELECT name FROM cpts WHERE cpts_id = 'demo-0001'")["name"].iloc[0]
+    assert any(name in m.value for m in at.markdown)
+    assert at.query_params["cpts"] == "demo-0001"
+    links = at.get("page_link")
+    if cw.profile_page() is not None:
+        assert len(links) == 1 and "cpts=demo-0001" in str(links[0].proto)
+    else:
+        assert len(links) == 0
+
+
+# ---------------------------------------------------------------------------------------------------
+# Imported région-only register
+# ---------------------------------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def imported_db(app_env, tmp_path, monkeypatch) -> tuple[Path, str]:
+    """A copy of the tiny database with a région-only register (région 84, no dates) imported into it:
+    two CPTS sharing 01003, the other communes of 01 in no CPTS, Paris (région 11) outside the register."""
+    import streamlit as st
+
+    from observatory import config
+    from observatory.registers.importer import import_register
+
+    db = tmp_path / "observatoire.duckdb"
+    shutil.copyfile(app_env, db)
+    rows = [["cpts_nom", "code_insee"], ["CPTS Nord-Test", "01001"], ["CPTS Nord-Test", "01002"],
+            ["CPTS Nord-Test", "01003"], ["CPTS Sud-Test", "01003"], ["CPTS Sud-Test", "01008"]]  # fmt: skip
+    file = write_csv(tmp_path / "registre_ain.csv", rows)
+    outcome = import_register(file, "Registre test Ain", db, tmp_path / "imports", as_of="2024-06-30")
+    assert outcome.written, outcome
+    register_id = sql(db, "SELECT register_id FROM registers WHERE kind = 'imported'")["register_id"].iloc[0]
+    monkeypatch.setenv(config.ENV_DB, str(db))
+    st.cache_data.clear()
+    st.cache_resource.clear()
+    return db, register_id
+
+
+def test_imported_region_only_register_shows_hors_registre(imported_db):
+    db, register_id = imported_db
+    at = run_page(PAGE, {"registre": register_id})
+    # A région-only register opens on its région.
+    assert at.radio(key="couverture_echelle").value == "region"
+    assert at.selectbox(key="couverture_region").value == "84"
+    check_figures(at, expected_figures(db, register_id, "2024-06-30", region="84"), {"inconnu": "Stade non renseigné"})
+    at.radio(key="couverture_echelle").set_value("france").run()
+    assert at.select_slider(key="couverture_date").value == "2024-06-30"
+    expected = expected_figures(db, register_id, "2024-06-30")
+    assert expected["out_of_register"] > 0 and expected["white"] > 0 and expected["overlap_units"] == 1
+    labels = {**national_labels(db), "inconnu": "Stade non renseigné"}
+    check_figures(at, expected, labels)
+    out_units = sql(db, "SELECT count(*) AS n FROM communes WHERE is_territorial_unit AND region_code <> '84'")
+    assert leading_int(metrics(at)["Hors registre"]) == out_units["n"].iloc[0]
+    assert metric_caption(at, "Hors registre") == f"communes ; {fr_int(expected['out_of_register'])} hab."
+    text = all_text(at)
+    assert "hors registre" in text and "Registre importé" in text and "Démonstration" not in text
+    assert shown_in("Hors registre (non renseigné)", maps_json(at)[0])
+    assert "Population hors registre" in at.dataframe[0].value.columns
+    # Stage 'inconnu' counted at every date, even before 2019 data exist.
+    set_date(at, slider_dates(at)[0])
+    assert leading_int(metrics(at)["Stade non renseigné"]) == 2
+
+
+# ---------------------------------------------------------------------------------------------------
+# CSV export
+# ---------------------------------------------------------------------------------------------------
+
+
+def test_csv_download_is_excel_ready(app_env, monkeypatch):
+    from streamlit.runtime.memory_media_file_storage import MemoryMediaFileStorage
+    from streamlit.testing.v1 import app_test
+
+    storages: list[MemoryMediaFileStorage] = []
+
+    class RecordingStorage(MemoryMediaFileStorage):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            storages.append(self)
+
+    monkeypatch.setattr(app_test, "MemoryMediaFileStorage", RecordingStorage)
+    at = run_page(PAGE)
+    button = at.get("download_button")[0]
+    assert button.proto.label.startswith("Télécharger le tableau")
+    file_name = button.proto.url.rsplit("/", 1)[-1]
+    content = storages[-1].get_file(file_name).content
+    assert content.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel reads the accents
+    lines = content.decode("utf-8-sig").splitlines()
+    table = at.dataframe[0].value
+    assert lines[0].split(";") == list(table.columns)
+    assert "Région" in lines[0] and "Population couverte" in lines[0]
+    assert len(lines) == len(table) + 1
+    first = dict(zip(lines[0].split(";"), lines[1].split(";"), strict=True))
+    assert first["Code"] == table["Code"].iloc[0]
+    assert first["Population"] == str(table["Population"].iloc[0])
+    assert first["Couverture (%)"] == f"{table['Couverture (%)'].iloc[0]:.1f}".replace(".", ",")  # decimal comma
+
+
+# ---------------------------------------------------------------------------------------------------
+# Pure helpers
+# ---------------------------------------------------------------------------------------------------
+
+
+def _cpts(*rows) -> pd.DataFrame:
+    columns = ["cpts_id", "name", "preproject_date", "letter_of_intent_date", "health_project_date", "aci_date"]
+    return pd.DataFrame(rows, columns=columns).astype({c: "datetime64[ns]" for c in columns[2:]})
+
+
+def test_date_options_run_monthly_from_2019_to_the_register_date():
+    cpts = _cpts(("a", "A", "2018-05-01", None, None, "2020-02-10"))
+    options = cw.date_options(cpts, "2024-03-15")
+    assert options[0] == "2019-01-31" and options[-1] == "2024-03-15"
+    assert "2024-02-29" in options and "2024-03-31" not in options  # never beyond the register's date
+    assert cw.default_date(options, "2024-03-15") == "2024-03-15"
+    assert cw.default_date(options, None) == options[-1]
+    # A stage dated after the register's date extends the range.
+    later = cw.date_options(_cpts(("a", "A", "2019-02-01", None, None, "2024-05-02")), "2024-03-15")
+    assert later[-1] == "2024-05-02" and "2024-03-15" in later
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("2021-06-30", "2021-06-30"), ("2021-06", "2021-06-30"), ("2024-03", "2024-03-15"), ("2030-01-31", None),
+     ("n'importe", None), ("", None), (None, None)],
+)  # fmt: skip
+def test_date_from_param(text, expected):
+    options = cw.date_options(_cpts(("a", "A", "2019-02-01", None, None, None)), "2024-03-15")
+    assert cw.date_from_param(text, options) == expected
+
+
+@pytest.mark.parametrize(
+    ("feature", "expected"),
+    [
+        ({"type": "Feature", "properties": {"cpts_id": "c1", "cpts_name": "X"}}, "c1"),
+        ({"properties": {"commune_code": "01001"}}, "c2"),  # most advanced CPTS of the commune
+        ({"properties": {"commune_code": "01999"}}, None),
+        ({"properties": {"code": "01", "dept_label": "01 – Ain"}}, None),  # a département
+        (None, None),
+    ],
+)
+def test_clicked_feature_designates_a_cpts(feature, expected):
+    assert cw.cpts_id_of_feature(feature, {"01001": ("c2", "c3")}) == expected
+
+
+def test_csv_bytes_french_excel():
+    frame = pd.DataFrame({"Département": ["2A", "01"], "Couverture (%)": [12.5, None], "Population": [1000, 20]})
+    data = cw.csv_bytes(frame)
+    assert data.startswith("\ufeff".encode())
+    assert data.decode("utf-8-sig").splitlines() == ["Département;Couverture (%);Population", "2A;12,5;1000", "01;;20"]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Map component adapter
+# ---------------------------------------------------------------------------------------------------
+
+
+def _adapter_script():
+    import folium
+    import streamlit as st
+    from streamlit_folium import st_folium
+
+    from observatory.maps import Legend, new_map
+    from ui.map_component import prepare_map, show_map
+
+    def build():
+        m = new_map((5.0, 46.0, 5.2, 46.1))
+        folium.GeoJson(
+            {"type": "FeatureCollection", "features": [{"type": "Feature", "id": "c1", "properties": {"cpts_id": "c1"},
+             "geometry": {"type": "Polygon", "coordinates": [[[5, 46], [5.1, 46], [5.1, 46.1], [5, 46]]]}}]},
+            style_function=lambda _f: {"fillColor": "#253494"},
+            tooltip=folium.GeoJsonTooltip(fields=["cpts_id"], aliases=["CPTS"]),
+        ).add_to(m)  # fmt: skip
+        Legend("Légende", [("#253494", "ACI signé")]).add_to(m)
+        return m
+
+    with st.container(key="reference"):
+        st_folium(build(), key="carte", height=400, use_container_width=True, returned_objects=["last_active_drawing"])
+    with st.container(key="adapter"):
+        show_map(prepare_map(build()), key="carte2", height=400, returned_objects=["last_active_drawing"])
+
+
+def test_map_adapter_sends_what_st_folium_sends(app_env):
+    from streamlit.testing.v1 import AppTest
+    from streamlit_folium import generate_js_hash
+
+    at = AppTest.from_function(_adapter_script, default_timeout=60)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]
+    reference, adapter = (json.loads(el.proto.json_args) for el in at.get("component_instance"))
+    # The component key hashes the map's script with the caller's key (two maps here: two keys).
+    assert adapter.pop("key") == generate_js_hash(adapter["script"], "carte2", False)
+    assert reference.pop("key") == generate_js_hash(reference["script"], "carte", False)
+    assert adapter == reference
+    assert "observatoire-legend" in adapter["header"] + adapter["script"]
+    with pytest.raises(ValueError, match="sorties de vue"):
+        from ui.map_component import PreparedMap, show_map
+
+        show_map(PreparedMap("", "", "", "map_div", (), ()), key="x", height=10, returned_objects=["bounds"])

@@ -1,0 +1,192 @@
+"""Renderers of the « Fiche CPTS » sections: they only display values computed by observatory.profile,
+observatory.peers, observatory.self_assessment and observatory.funding (through ui.cache)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import streamlit as st
+from streamlit_folium import st_folium
+
+from observatory import profile as pf
+from observatory import self_assessment as sa
+from observatory.indicators import format_number
+from observatory.scoring import ScoreResult
+from ui import cache
+from ui.navigation import PAGES
+from ui.widgets import source_caption
+
+MAP_HEIGHT = 460
+AUTO_EVALUATION_SECTION = "Auto-évaluation"
+
+
+def _date(value) -> str:
+    return pf.fr_date(value) or "date inconnue"
+
+
+def render_identity(identity: pf.ProfileIdentity) -> None:
+    st.header(identity.name)
+    if identity.is_demo:
+        st.markdown(":orange-badge[démonstration] CPTS fictive du registre de démonstration.")
+    when = f"au {identity.as_of:%d/%m/%Y}" if identity.as_of else "à la date du registre"
+    st.markdown(f"**Stade {when} :** {identity.stage_label}")
+    population = format_number(identity.population_count, 0) if identity.population_count is not None else "inconnue"
+    cols = st.columns(3)
+    cols[0].metric("Population couverte", population)
+    cols[1].metric("Communes", format_number(identity.communes_count, 0) if identity.has_territory else "non publiées")
+    cols[2].metric("Taille ACI", f"Taille {identity.size_class}" if identity.size_class else "inconnue",
+                   help=identity.size_class_label)
+    lines = [
+        f"- **Registre** : {identity.register_name}",
+        f"- **Stade dans la gradation de l'ARS Île-de-France** : {identity.ars_stage_label or 'non renseigné'}",
+    ]
+    if identity.national_equivalent_label:
+        lines.append(f"- **Stade national correspondant** (d'après le stade ARS, aucune date publiée) : "
+                     f"{identity.national_equivalent_label}")
+    lines += [
+        f"- **Taille ACI** : {identity.size_class_label}",
+        f"- **Population** : {identity.population_source}",
+        f"- **Département(s)** : {', '.join(identity.departements) or 'non renseigné'}",
+    ]
+    if identity.association_date:
+        lines.append(f"- **Création de l'association** : {_date(identity.association_date)}")
+    if identity.notes:
+        lines.append(f"- **Remarques** : {identity.notes}")
+    st.markdown("\n".join(lines))
+
+
+def render_timeline(timeline: pd.DataFrame, chart) -> None:
+    st.subheader("Stades et dates")
+    cols = st.columns([3, 2])
+    if chart is not None:
+        cols[0].altair_chart(chart, theme=None, width="stretch")
+    else:
+        cols[0].info("Aucune date de stade n'est connue pour cette CPTS (stade « non renseigné »).")
+    cols[1].dataframe(
+        timeline.rename(columns={"event_label": "Étape", "date_text": "Date"})[["Étape", "Date"]],
+        hide_index=True, width="stretch", height="content",
+        column_config={"Étape": st.column_config.TextColumn(width="medium"),
+                       "Date": st.column_config.TextColumn(width="medium")},
+    )
+
+
+def render_territory(path: str, chosen, territory: pf.TerritoryProfile | None, sources: pd.DataFrame,
+                     geometry_source_ids: Sequence[str], population_source_ids: Sequence[str]) -> None:
+    st.subheader("Territoire")
+    if territory is None and chosen.is_case_study:
+        st.info("Territoire non publié : la thèse anonymise ses études de cas (CPTS A à E), sans liste de "
+                "communes ni contour. Pas de carte ni d'indicateurs calculés ; voir plus bas les chiffres publiés.")
+        return
+    if territory is None:
+        st.info("Aucune commune n'est rattachée à cette CPTS dans le registre : pas de carte ni d'indicateurs.")
+        return
+    m = cache.profile_map(path, chosen.register_id, chosen.as_of, chosen.region_code, chosen.cpts_id)
+    st_folium(cache.fresh_map(m), key=f"fiche_map_{chosen.cpts_id}", height=MAP_HEIGHT, use_container_width=True,
+              returned_objects=[])
+    st.caption("Communes de la CPTS (couleur de son stade) et communes voisines (en gris). Une commune partagée "
+               "avec une autre CPTS est en rouge.")
+    source_caption(sources, list(geometry_source_ids) + list(population_source_ids), prefix="Contours et populations")
+
+    st.markdown("**Population**")
+    st.dataframe(pf.territory_population_table(territory.population), hide_index=True, width="stretch", height="content")
+    st.caption(pf.AGE_STRUCTURE_NOTE)
+    source_caption(sources, list(population_source_ids))
+    for entry, table in territory.indicator_tables:
+        st.markdown(f"**{entry['label']}** ({entry['unit']})")
+        st.dataframe(table, hide_index=True, width="stretch", height="content")
+        threshold = f" Seuil retenu : {entry['threshold_label']}." if entry.get("threshold_label") else ""
+        st.caption(f"{entry['description']}{threshold}")
+        source_caption(sources, [entry["source_id"]])
+
+
+def auto_evaluation_link(chosen) -> None:
+    spec = next((p for p in PAGES if p.section == AUTO_EVALUATION_SECTION and p.title == AUTO_EVALUATION_SECTION), None)
+    if spec is not None:
+        st.page_link(spec.path, label="Remplir l'auto-évaluation de cette CPTS", icon=spec.icon,
+                     query_params={"cpts": chosen.cpts_id})
+
+
+def render_radars(radars) -> None:
+    """``radars``: (level, chart) pairs, sub-dimensions then dimensions, side by side."""
+    for col, (_, chart) in zip(st.columns([3, 2]), radars, strict=False):
+        col.altair_chart(chart, theme=None)
+
+
+def render_assessment(chosen, view: pf.AssessmentView | None) -> None:
+    st.subheader("Auto-évaluation")
+    if view is None:
+        st.info("Aucune auto-évaluation soumise pour cette CPTS : pas de radar ni d'historique.")
+        auto_evaluation_link(chosen)
+        return
+    latest, result, peers = view.latest, view.result, view.peers
+    demo = " — :orange-badge[démonstration] évaluation générée" if latest.is_demo else ""
+    st.markdown(f"Dernière évaluation soumise le **{_date(latest.submitted_at)}** (questionnaire v"
+                f"{latest.instrument_version}, notation v{latest.scoring_version}){demo}.")
+    cols = st.columns(3)
+    cols[0].metric("Score global", sa.score_text(result.overall))
+    cols[1].metric("Niveau de maturité", result.maturity_label)
+    cols[2].metric("Complétude", f"{sa.score_text(result.completeness_pct, 0)} %")
+    render_radars(view.radars)
+    if peers is not None:
+        text = peers.message[0].upper() + peers.message[1:]
+        (st.caption if peers.is_shown else st.info)(f"{text}.")
+    st.markdown("**Historique des scores**")
+    if view.submissions_count == 1:
+        st.caption("Une seule évaluation soumise : l'évolution apparaîtra avec la suivante.")
+    if view.history_chart is not None:
+        st.altair_chart(view.history_chart, theme=None, width="stretch")
+    auto_evaluation_link(chosen)
+
+
+def render_case_study_assessment(result: ScoreResult | None, radars) -> None:
+    st.subheader("Auto-évaluation (réponses publiées)")
+    if result is None:
+        st.info("Aucune réponse publiée pour cette étude de cas.")
+        return
+    st.markdown(
+        f"Réponses déduites des tableaux 4, 6 et 7 de la thèse (enquête du 1er trimestre 2021) : "
+        f"{len(result.answered_question_ids)} question(s) renseignée(s) sur {len(result.applicable_question_ids)}, "
+        f"complétude {sa.score_text(result.completeness_pct, 0)} % ; niveau de maturité : **{result.maturity_label}** "
+        f"({result.maturity_reason}) Scores partiels, sans comparaison aux pairs (étude de cas hors registre)."
+    )
+    render_radars(radars)
+
+
+def render_funding(views: list[pf.FundingView], missions: tuple[str, ...] | None, mission_labels: dict[str, str],
+                   stage_code: str | None) -> None:
+    st.subheader("Financement ACI : plafond annuel")
+    if missions is None:
+        st.markdown("**Missions contractualisées** : non renseignées dans ce registre.")
+    elif not missions:
+        st.markdown("**Missions contractualisées** : aucune à la date du registre.")
+    else:
+        st.markdown("**Missions contractualisées** : " + ", ".join(mission_labels.get(m, m) for m in missions) + ".")
+    if stage_code is not None and stage_code not in ("aci", "inconnu"):
+        st.caption("L'ACI n'est pas signé à la date du registre : ces montants sont ceux que les grilles prévoient "
+                   "une fois l'accord signé.")
+    for view in views:
+        in_force = " — **grille en vigueur à la date du registre**" if view.is_in_force else ""
+        st.markdown(f"##### {view.grid_label}{in_force}")
+        st.markdown(view.status)
+        st.dataframe(view.components, hide_index=True, width="stretch", height="content",
+                     column_config={"Composante": st.column_config.TextColumn(width="large"),
+                                    "Compté dans le plafond": st.column_config.TextColumn(width="medium")})
+        st.caption(f"Source : {view.source} ({view.source_date}) ; grille appliquée à partir du "
+                   f"{view.valid_from:%d/%m/%Y}.")
+        with st.expander("Règle de calcul et hypothèses de cette grille"):
+            st.markdown("\n".join(f"- {note}" for note in view.notes))
+
+
+def render_case_study_tables(cpts_id: str, figures: pd.DataFrame) -> None:
+    st.subheader("Chiffres publiés par la thèse")
+    st.caption("CPTS anonymisée : chiffres tels que publiés dans la thèse (section 4), à côté de la référence "
+               "Île-de-France quand le tableau la donne.")
+    for table in pf.case_study_tables():
+        frame = pf.case_study_table(figures, cpts_id, table)
+        if frame.empty:
+            continue
+        st.markdown(f"**{table.table_ref} : {table.title}**")
+        st.dataframe(frame, hide_index=True, width="stretch", height="content")
+        note = f"{table.source_note} ; " if table.source_note else ""
+        st.caption(f"{note}thèse, {table.table_ref}.")
