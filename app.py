@@ -9,7 +9,8 @@ from ui.static_assets import ensure_leaflet_assets
 
 # Presentation mode (?presentation=1, Matrice page): no navigation, sidebar collapsed.
 presenting = is_presenting()
-st.set_page_config(page_title="Observatoire des CPTS", page_icon=":material/health_and_safety:", layout="wide",
+# An emoji favicon is drawn locally; a ":material/...:" page icon would be fetched from a font CDN.
+st.set_page_config(page_title="Observatoire des CPTS", page_icon="🩺", layout="wide",
                    initial_sidebar_state="collapsed" if presenting else "auto")
 ensure_leaflet_assets()
 

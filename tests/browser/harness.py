@@ -81,6 +81,7 @@ class BrowserLog:
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     failed_responses: list[tuple[int, str]] = field(default_factory=list)
+    failed_requests: list[str] = field(default_factory=list)  # network failures, with their URL
 
     def unexpected(self) -> list[str]:
         bad_responses = [
@@ -92,7 +93,9 @@ class BrowserLog:
         resource_errors = [e for e in self.console_errors if e.startswith("Failed to load resource")]
         other_errors = [e for e in self.console_errors if not e.startswith("Failed to load resource")]
         extra_resource_errors = resource_errors[allowed_404:]
-        return bad_responses + other_errors + extra_resource_errors + self.page_errors
+        return bad_responses + other_errors + extra_resource_errors + self.page_errors + [
+            f"requête échouée : {url}" for url in self.failed_requests
+        ]
 
 
 @contextmanager
@@ -112,6 +115,7 @@ def browser_page(width: int = 1400, height: int = 1000):
         page.on("console", lambda m: log.console_errors.append(m.text) if m.type == "error" else None)
         page.on("pageerror", lambda e: log.page_errors.append(str(e)))
         page.on("response", lambda r: log.failed_responses.append((r.status, r.url)) if r.status >= 400 else None)
+        page.on("requestfailed", lambda r: log.failed_requests.append(f"{r.url} ({r.failure})"))
         try:
             yield page, log
         finally:
