@@ -11,14 +11,16 @@ from __future__ import annotations
 import altair as alt
 import pandas as pd
 
-from observatory.coverage import DEFAULT_STAGE_LABELS, STAGE_ORDER, size_class_labels
+from observatory.coverage import (
+    STAGE_ORDER,
+    size_class_labels,
+    stage_styles,
+)
 from observatory.indicators import Classification, IndicatorFrame, format_number
-from observatory.stages import stage_color
 
 TOTAL_LABEL = "Toutes les CPTS"
 TOTAL_COLOR = "#252525"
 # Fallback colours when no `stages` table is given: the vocabulary file's colours.
-DEFAULT_STAGE_COLORS = {code: stage_color(code) for code in STAGE_ORDER}
 
 FRENCH_LOCALE = {
     "number": {"decimal": ",", "thousands": "\u202f", "grouping": [3], "currency": ["", "\u00a0€"]},
@@ -42,13 +44,7 @@ def _finish(chart: alt.TopLevelMixin, title: str) -> alt.TopLevelMixin:
 
 
 def _stage_scale(stages: pd.DataFrame | None, codes: list[str], with_total: bool) -> tuple[dict[str, str], alt.Scale]:
-    labels, colors = dict(DEFAULT_STAGE_LABELS), dict(DEFAULT_STAGE_COLORS)
-    if stages is not None and len(stages):
-        for row in stages.itertuples(index=False):
-            if isinstance(row.label, str) and row.label:
-                labels[row.stage_code] = row.label
-            if isinstance(row.color, str) and row.color:
-                colors[row.stage_code] = row.color
+    labels, colors = stage_styles(stages)
     domain = [labels[c] for c in codes]
     rng = [colors.get(c, "#969696") for c in codes]
     if with_total:

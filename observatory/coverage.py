@@ -25,7 +25,7 @@ import numpy as np
 import pandas as pd
 
 from observatory.config import DATA_DIR
-from observatory.stages import UNKNOWN_STAGE, stage_date_columns, stage_label
+from observatory.stages import UNKNOWN_STAGE, stage_color, stage_date_columns, stage_label
 
 # ---------------------------------------------------------------------------------------------------
 # Vocabularies
@@ -40,6 +40,19 @@ STAGE_RANK: dict[str, int] = {UNKNOWN_STAGE: 0, **{code: i + 1 for i, code in en
 STAGE_ORDER: tuple[str, ...] = NATIONAL_STAGES + (UNKNOWN_STAGE,)
 # Display labels when the caller has no `stages` table at hand (the table's labels win in the app).
 DEFAULT_STAGE_LABELS: dict[str, str] = {code: stage_label(code) for code in STAGE_ORDER}
+DEFAULT_STAGE_COLORS: dict[str, str] = {code: stage_color(code) for code in STAGE_ORDER}
+
+
+def stage_styles(stages: pd.DataFrame | None) -> tuple[dict[str, str], dict[str, str]]:
+    """(labels, colours) per stage code from the `stages` table (national vocabulary), with fallbacks."""
+    labels, colors = dict(DEFAULT_STAGE_LABELS), dict(DEFAULT_STAGE_COLORS)
+    if stages is not None and len(stages):
+        for row in stages.itertuples(index=False):
+            if isinstance(row.label, str) and row.label:
+                labels[row.stage_code] = row.label
+            if isinstance(row.color, str) and row.color:
+                colors[row.stage_code] = row.color
+    return labels, colors
 
 COVERED, WHITE_ZONE, OVERLAP, OUT_OF_REGISTER = "couvert", "zone_blanche", "chevauchement", "hors_registre"
 STATUSES: tuple[str, ...] = (COVERED, OVERLAP, WHITE_ZONE, OUT_OF_REGISTER)

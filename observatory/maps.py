@@ -27,6 +27,7 @@ from folium.template import Template
 from geo.shapes import simplify, simplify_coverage
 from observatory.coverage import (
     COVERED,
+    DEFAULT_STAGE_COLORS,
     DEFAULT_STAGE_LABELS,
     OUT_OF_REGISTER,
     OVERLAP,
@@ -37,9 +38,9 @@ from observatory.coverage import (
     CoverageSnapshot,
     figures_by_area,
     size_class_labels,
+    stage_styles,
 )
 from observatory.indicators import NO_DATA_COLOR, NO_DATA_LABEL, Classification, IndicatorFrame, format_number
-from observatory.stages import stage_color
 
 LEAFLET_JS = [("leaflet", "/app/static/leaflet/leaflet.js")]
 LEAFLET_CSS = [("leaflet_css", "/app/static/leaflet/leaflet.css")]
@@ -53,7 +54,7 @@ OVERLAP_COLOR = "#d7301f"
 OUTLINE_COLOR = "#636363"
 SELECTED_COLOR = "#111111"
 # Used only when the caller passes no `stages` table: the vocabulary file's colours.
-FALLBACK_STAGE_COLORS = {code: stage_color(code) for code in STAGE_ORDER}
+FALLBACK_STAGE_COLORS = DEFAULT_STAGE_COLORS
 FALLBACK_STAGE_LABELS = DEFAULT_STAGE_LABELS
 FRANCE_CENTER = (46.6, 2.4)
 # National view only: 0.01° (about 1 km) is below a pixel at the zoom that shows all France.
@@ -63,18 +64,6 @@ FRANCE_SIMPLIFY_TOLERANCE = 0.01
 # ---------------------------------------------------------------------------------------------------
 # Building blocks
 # ---------------------------------------------------------------------------------------------------
-
-
-def stage_styles(stages: pd.DataFrame | None) -> tuple[dict[str, str], dict[str, str]]:
-    """(labels, colours) per stage code from the `stages` table (national vocabulary), with fallbacks."""
-    labels, colors = dict(FALLBACK_STAGE_LABELS), dict(FALLBACK_STAGE_COLORS)
-    if stages is not None and len(stages):
-        for row in stages.itertuples(index=False):
-            if isinstance(row.label, str) and row.label:
-                labels[row.stage_code] = row.label
-            if isinstance(row.color, str) and row.color:
-                colors[row.stage_code] = row.color
-    return labels, colors
 
 
 def new_map(bounds: Iterable[float] | None = None, prefer_canvas: bool = True) -> folium.Map:
