@@ -63,7 +63,7 @@ select_key = f"auto_evaluation_cpts|{register_id}"
 with add_col, st.expander("Ajouter une CPTS absente du registre"):
     with st.form("auto_evaluation_new_cpts", clear_on_submit=True, border=False):
         new_name = st.text_input("Nom de la CPTS")
-        departements = cache.auto_evaluation_departements(context.db_path)
+        departements = cache.departement_table(context.db_path)
         new_dept = st.selectbox("Département", departements["departement_code"].tolist(), index=None,
                                 format_func=dict(zip(departements["departement_code"],
                                                      departements["departement_code"] + " — " + departements["name"], strict=False)).get,

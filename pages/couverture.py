@@ -52,9 +52,9 @@ if register_changed:  # the date and the CPTS of another register mean nothing h
     for key in (KEY_DATE, KEY_CPTS) + ((KEY_SCALE, KEY_REGION) if register_region else ()):
         st.session_state.pop(key, None)
 
-labels, _ = stage_styles(cache.couverture_stages(path))
-regions = cache.couverture_regions(path)
-departements = cache.couverture_departements(path)
+labels, _ = stage_styles(cache.stage_table(path))
+regions = cache.region_table(path)
+departements = cache.departement_table(path)
 region_names = dict(zip(regions["region_code"], regions["name"], strict=True))
 departement_names = dict(zip(departements["departement_code"], departements["name"], strict=True))
 cpts, _ = cache.couverture_register(path, register_id)

@@ -28,7 +28,7 @@ cpts_row = cache.profile_find_cpts(path, chosen.cpts_id)
 # Case studies have no territory (anonymised): no summary, no map, their published figures instead.
 summary = None if chosen.is_case_study else cache.profile_summary_row(path, chosen.register_id, chosen.as_of,
                                                                       chosen.region_code, chosen.cpts_id)
-departements = cache.couverture_departements(path)
+departements = cache.departement_table(path)
 figures = cache.profile_case_study_figures(path) if chosen.is_case_study else None
 identity = pf.profile_identity(
     cpts_row,

@@ -165,7 +165,7 @@ def all_departements(db: str, register: str | None) -> bool:
     st.cache_data.clear()
     sizes = []
     start = time.perf_counter()
-    for code in cache.couverture_departements(db)["departement_code"]:
+    for code in cache.departement_table(db)["departement_code"]:
         coverage = cache.couverture_map(db, register_id, as_of, row["region_code"], "departement", code, None)
         choropleth = cache.couverture_indicator_map(
             db, register_id, as_of, row["region_code"], indicator, year, code, None

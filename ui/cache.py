@@ -42,6 +42,22 @@ def build_info(path: str) -> dict[str, str]:
     return queries.build_info(_connection(path))
 
 
+# Vocabularies shared by every page.
+@st.cache_data(show_spinner=False)
+def stage_table(path: str) -> pd.DataFrame:
+    return queries.stages(_connection(path))
+
+
+@st.cache_data(show_spinner=False)
+def region_table(path: str) -> pd.DataFrame:
+    return queries.regions(_connection(path))
+
+
+@st.cache_data(show_spinner=False)
+def departement_table(path: str) -> pd.DataFrame:
+    return queries.departements(_connection(path))
+
+
 # --- couverture ---
 # Caches of the « Couverture » page (pages/couverture.py). Keys: database path, register, reference date
 # (ISO string), area (level + code), selected CPTS. Maps are cached as the prepared arguments of the
@@ -56,21 +72,6 @@ from observatory import indicators as _indicators  # noqa: E402
 from observatory import maps as _maps  # noqa: E402
 from ui import couverture_widgets as _couverture_widgets  # noqa: E402
 from ui.map_component import PreparedMap, prepare_map  # noqa: E402
-
-
-@st.cache_data(show_spinner=False)
-def couverture_stages(path: str) -> pd.DataFrame:
-    return queries.stages(_connection(path))
-
-
-@st.cache_data(show_spinner=False)
-def couverture_regions(path: str) -> pd.DataFrame:
-    return queries.regions(_connection(path))
-
-
-@st.cache_data(show_spinner=False)
-def couverture_departements(path: str) -> pd.DataFrame:
-    return queries.departements(_connection(path))
 
 
 @st.cache_data(show_spinner=False, max_entries=2)
@@ -126,11 +127,11 @@ def couverture_area_table(
     """France: one row per région; a région: one row per département of it; a département: one row per
     CPTS active at the date with a commune in it. French headers (display and CSV)."""
     snapshot = couverture_snapshot(path, register_id, as_of, register_region)
-    labels, _ = _maps.stage_styles(couverture_stages(path))
+    labels, _ = _maps.stage_styles(stage_table(path))
     if level == "france":
-        return _coverage.table_by_area(snapshot, "region", couverture_regions(path), labels)
+        return _coverage.table_by_area(snapshot, "region", region_table(path), labels)
     if level == "region":
-        depts = couverture_departements(path)
+        depts = departement_table(path)
         table = _coverage.table_by_area(snapshot, "departement", depts, labels)
         codes = set(depts.loc[depts["region_code"] == code, "departement_code"])
         return table[table["Code"].isin(codes)].reset_index(drop=True)
@@ -177,7 +178,7 @@ def couverture_stage_chart(path: str, register_id: str, level: str, code: str | 
     """CPTS by stage over time; published national counts next to them in the France view only."""
     published = couverture_published_figures() if level == "france" else None
     counts = couverture_stage_counts(path, register_id, level, code, end)
-    return _charts.stage_counts_chart(counts, couverture_stages(path), published).to_dict(validate=False)
+    return _charts.stage_counts_chart(counts, stage_table(path), published).to_dict(validate=False)
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
@@ -215,7 +216,7 @@ def couverture_map(
     """The coverage map of an area. France and région: dissolved CPTS on départements; département: its
     communes."""
     snapshot = couverture_snapshot(path, register_id, as_of, register_region)
-    stages = couverture_stages(path)
+    stages = stage_table(path)
     if level == "departement":
         return prepare_map(
             _maps.coverage_map_departement(snapshot, couverture_unit_geometries(path, code), stages, selected_cpts_id)
@@ -276,12 +277,12 @@ def couverture_indicator_rows(
         by_status = _indicators.indicator_by_status(data, snapshot)
         france = _indicators.indicator_by_territory(data, snapshot, cpts_ids=[])
         return pd.concat([by_status, france[france["territory_kind"] == "france"]], ignore_index=True)
-    regions = couverture_regions(path).set_index("region_code")["name"]
+    regions = region_table(path).set_index("region_code")["name"]
     if level == "region":
         return _indicators.indicator_by_territory(
             data, snapshot, region_code=code, area_names={code: regions.get(code, code)}
         )
-    depts = couverture_departements(path).set_index("departement_code")
+    depts = departement_table(path).set_index("departement_code")
     region_code = depts.loc[code, "region_code"]
     names = {code: depts.loc[code, "name"], region_code: regions.get(region_code, region_code)}
     return _indicators.indicator_by_territory(data, snapshot, departement_code=code, area_names=names)
@@ -420,11 +421,6 @@ def auto_evaluation_peers(user_path: str, group: _peers.PeerGroup, scoring_versi
     return _peers.peer_comparison(group, results, scoring_version, min_peers)
 
 
-@st.cache_data(show_spinner=False)
-def auto_evaluation_departements(path: str) -> pd.DataFrame:
-    return queries.departements(_connection(path))
-
-
 # --- fiche CPTS et matrice ---
 # Caches of the « Fiche CPTS » (pages/fiche-cpts.py) and « Matrice » (pages/matrice.py) pages. Keys:
 # database path, register with its reference date and région, CPTS id. The register's snapshot, units
@@ -481,8 +477,8 @@ def profile_territory(
     if row.empty or int(row.iloc[0]["communes_count"]) == 0:
         return None
     row = row.iloc[0]
-    depts = couverture_departements(path).set_index("departement_code")
-    regions = couverture_regions(path).set_index("region_code")["name"]
+    depts = departement_table(path).set_index("departement_code")
+    regions = region_table(path).set_index("region_code")["name"]
     dept_codes = [c for c in str(row["departement_codes"]).split(", ") if c in depts.index]
     main = row["main_departement_code"] if row["main_departement_code"] in dept_codes else dept_codes[0]
     region_code = depts.at[main, "region_code"]
@@ -505,7 +501,7 @@ def profile_map(path: str, register_id: str, as_of: str, register_region: str | 
     territory = profile_territory(path, register_id, as_of, register_region, cpts_id)
     if territory is None:
         return None
-    return _maps.cpts_profile_map(territory.snapshot, cpts_id, territory.drawn_units, couverture_stages(path))
+    return _maps.cpts_profile_map(territory.snapshot, cpts_id, territory.drawn_units, stage_table(path))
 
 
 def fresh_map(m: folium.Map) -> folium.Map:
