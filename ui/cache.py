@@ -27,6 +27,12 @@ def connection() -> duckdb.DuckDBPyConnection:
     return _connection(db_path())
 
 
+def connection_for(path: str) -> duckdb.DuckDBPyConnection:
+    """The read-only connection to the analytical database at ``path`` (cached per path): what cache
+    modules of each page area call, so how connections are cached stays decided here."""
+    return _connection(path)
+
+
 @st.cache_data(show_spinner=False)
 def registers(path: str) -> pd.DataFrame:
     return queries.list_registers(_connection(path))
