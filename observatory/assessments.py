@@ -27,8 +27,6 @@ retries briefly when another process holds the file lock or a write-write confli
 
 from __future__ import annotations
 
-import csv
-import io
 import json
 import threading
 import time
@@ -44,6 +42,7 @@ import duckdb
 import pandas as pd
 
 from observatory import config
+from observatory.exports import csv_rows_bytes
 from observatory.instrument import (
     Instrument,
     ScoringModel,
@@ -608,14 +607,13 @@ def _fr_number(value: float | None) -> str:
 
 def export_csv(assessment: Assessment, instrument: Instrument | None = None) -> bytes:
     """The assessment's answers and frozen scores as a CSV for Excel: French headers, ``;`` separator,
-    decimal comma, UTF-8 with BOM."""
+    decimal comma, UTF-8 with BOM (:mod:`observatory.exports`)."""
     inst = instrument or load_instrument(assessment.instrument_version)
     result = assessment.score_result
     sub_labels = {s.id: s.label for s in inst.subdimensions}
     dim_labels = {d.id: d.label for d in inst.dimensions}
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
-    writer.writerow(["Rubrique", "Identifiant", "Dimension", "Sous-dimension", "Libellé", "Réponse", "Score ou points (0-100)"])
+    rows: list[list[object]] = []
+    rows.append(["Rubrique", "Identifiant", "Dimension", "Sous-dimension", "Libellé", "Réponse", "Score ou points (0-100)"])
     submitted = assessment.submitted_at.strftime("%d/%m/%Y %H:%M") if assessment.submitted_at else ""
     meta = [
         ("CPTS", assessment.cpts_name or assessment.cpts_id),
@@ -630,21 +628,21 @@ def export_csv(assessment: Assessment, instrument: Instrument | None = None) -> 
         ("Données de démonstration", "oui" if assessment.is_demo else "non"),
     ]
     for label, value in meta:
-        writer.writerow(["Évaluation", "", "", "", label, value, ""])
+        rows.append(["Évaluation", "", "", "", label, value, ""])
     applicable = set(result.applicable_question_ids)
     for q in inst.questions:
         if q.id not in applicable:
             shown = "(non applicable)"
         else:
             shown = answer_text(q, assessment.answers) or "(sans réponse)"
-        writer.writerow(["Question", q.id, dim_labels[q.dimension], sub_labels[q.subdimension], q.text, shown,
-                         _fr_number(result.question_points.get(q.id))])
+        rows.append(["Question", q.id, dim_labels[q.dimension], sub_labels[q.subdimension], q.text, shown,
+                     _fr_number(result.question_points.get(q.id))])
     for sid, s in result.subdimensions.items():
         dim = inst.subdimension(sid).dimension
-        writer.writerow(["Sous-dimension", sid, dim_labels[dim], sub_labels[sid],
-                         f"{s.n_answered}/{s.n_applicable} questions répondues", "", _fr_number(s.score)])
+        rows.append(["Sous-dimension", sid, dim_labels[dim], sub_labels[sid],
+                     f"{s.n_answered}/{s.n_applicable} questions répondues", "", _fr_number(s.score)])
     for did, d in result.dimensions.items():
-        writer.writerow(["Dimension", did, dim_labels[did], "", f"{d.n_subdimensions_scored}/{d.n_subdimensions} sous-dimensions notées",
-                         "", _fr_number(d.score)])
-    writer.writerow(["Global", "", "", "", "Score global", result.maturity_label, _fr_number(result.overall)])
-    return buffer.getvalue().encode("utf-8-sig")
+        rows.append(["Dimension", did, dim_labels[did], "", f"{d.n_subdimensions_scored}/{d.n_subdimensions} sous-dimensions notées",
+                     "", _fr_number(d.score)])
+    rows.append(["Global", "", "", "", "Score global", result.maturity_label, _fr_number(result.overall)])
+    return csv_rows_bytes(rows)  # names, authors and free answers can never become formulas

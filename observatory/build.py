@@ -30,6 +30,7 @@ from observatory.readers.cog import CogData
 from observatory.schema import SCHEMA_VERSION, TABLES, TABLES_BY_NAME
 from observatory.sources import LocatedSources, SourceError, locate_sources
 from observatory.store import create_schema, insert_frame
+from observatory.write_lock import DEFAULT_WAIT_S, WriteLockTimeout, exclusive_write
 
 INDICATORS_FILE = config.DATA_DIR / "indicators.json"
 # Département and région outlines are for national and regional maps. Measured on the real data (101
@@ -334,15 +335,30 @@ def build_database(
     progress: Progress | None = None,
     allow_fetch: bool = True,
     imports_dir: Path | None = None,
+    lock_wait_s: float = DEFAULT_WAIT_S,
 ) -> BuildReport:
-    """Build the analytical database at ``db_path`` from the raw files of ``raw_dir``, atomically."""
-    started = time.perf_counter()
+    """Build the analytical database at ``db_path`` from the raw files of ``raw_dir``, atomically.
+
+    The whole build holds the database's write lock (:mod:`observatory.write_lock`): an import running
+    meanwhile waits, then writes into the new file, instead of being overwritten by the build's rename.
+    """
     db_path = Path(db_path).resolve()
     db_path.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive_write(db_path, wait_s=lock_wait_s, on_wait=progress) as removed:
+        if removed and progress:
+            progress(f"Fichiers temporaires abandonnés par une écriture interrompue, supprimés : "
+                     f"{', '.join(p.name for p in removed)}")
+        return _build_locked(Path(raw_dir), db_path, progress, allow_fetch, imports_dir)
+
+
+def _build_locked(
+    raw_dir: Path, db_path: Path, progress: Progress | None, allow_fetch: bool, imports_dir: Path | None
+) -> BuildReport:
+    started = time.perf_counter()
     temp = _temp_path(db_path)
     _remove_database_files(temp)
     con = duckdb.connect(str(temp))
-    ctx = _Context(Path(raw_dir), con, allow_fetch, Path(imports_dir) if imports_dir else config.imports_dir())
+    ctx = _Context(raw_dir, con, allow_fetch, Path(imports_dir) if imports_dir else config.imports_dir())
     step_seconds: dict[str, float] = {}
     try:
         create_schema(con)
@@ -395,7 +411,7 @@ def run_build(raw_dir: Path, db_path: Path) -> int:
         report = build_database(Path(raw_dir), db_path, progress=say)
     except Exception as exc:  # every failure ends the same way: the previous database is intact
         # Our own errors are French sentences; anything else is shown with its type to be diagnosable.
-        french = isinstance(exc, (BuildError, SourceError, cog_reader.CogFormatError, geometry_reader.GeometryFormatError, apl_reader.AplFormatError))
+        french = isinstance(exc, (BuildError, SourceError, WriteLockTimeout, cog_reader.CogFormatError, geometry_reader.GeometryFormatError, apl_reader.AplFormatError))
         say(f"Échec de la construction : {exc if french else f'{type(exc).__name__} : {exc}'}")
         for note in getattr(exc, "__notes__", []):
             say(f"  ({note})")

@@ -13,7 +13,6 @@ département or CPTS view; coordinates are rounded to 4 decimals (~11 m); every 
 from __future__ import annotations
 
 import copy
-import html
 from collections.abc import Iterable
 
 import folium
@@ -41,6 +40,7 @@ from observatory.coverage import (
     stage_styles,
 )
 from observatory.indicators import NO_DATA_COLOR, NO_DATA_LABEL, Classification, IndicatorFrame, format_number
+from observatory.safe_text import html_literal
 
 LEAFLET_JS = [("leaflet", "/app/static/leaflet/leaflet.js")]
 LEAFLET_CSS = [("leaflet_css", "/app/static/leaflet/leaflet.css")]
@@ -139,10 +139,10 @@ class Legend(MacroElement):
         self.position = position
         self.items = items
         rows = "".join(
-            f'<div class="ligne"><span class="case" style="background:{bg}"></span>{html.escape(label)}</div>'
+            f'<div class="ligne"><span class="case" style="background:{bg}"></span>{html_literal(label)}</div>'
             for bg, label in items
         )
-        self.html = f'<div class="titre">{html.escape(title)}</div>{rows}'
+        self.html = f'<div class="titre">{html_literal(title)}</div>{rows}'
 
 
 OVERLAP_SWATCH = f"repeating-linear-gradient(45deg,{OVERLAP_COLOR} 0 3px,#ffffff 3px 6px)"
@@ -161,6 +161,10 @@ def feature_collection(
 ) -> dict:
     """GeoJSON FeatureCollection: ``id`` = ``frame[id_column]``, ``properties`` maps output property ->
     frame column (pre-formatted strings for tooltips), coordinates rounded to 4 decimals.
+
+    Every text property is HTML-escaped here (:func:`observatory.safe_text.html_literal`): Leaflet's
+    ``GeoJsonTooltip`` writes property values with ``innerHTML``, and CPTS or commune names may come
+    from an imported file. This is the one place where text enters a map layer.
 
     ``simplify_tolerance`` (degrees) lightens national views; ``is_coverage`` says the polygons tile the
     territory (départements), so shared edges are simplified once and no gap opens between neighbours.
@@ -186,12 +190,14 @@ def feature_collection(
 def _json_value(value):
     if value is None:
         return None
+    if isinstance(value, str):
+        return html_literal(value)
     if isinstance(value, (np.integer,)):
         return int(value)
     if isinstance(value, (np.floating, float)):
         return None if np.isnan(value) else float(value)
     if isinstance(value, (list, tuple)):
-        return ", ".join(str(v) for v in value)
+        return html_literal(", ".join(str(v) for v in value))
     if pd.isna(value):
         return None
     return value

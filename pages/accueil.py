@@ -3,6 +3,7 @@
 import pandas as pd
 import streamlit as st
 
+from observatory.safe_text import markdown_literal
 from ui import cache
 from ui.frame import page_context
 from ui.widgets import register_banner
@@ -29,7 +30,8 @@ projet de santé pour sa population. L'observatoire rassemble, sur un registre d
 st.subheader("Registre affiché")
 registers = cache.registers(context.db_path)
 row = registers.set_index("register_id").loc[context.register_id]
-st.markdown(f"**{row['name']}** — {row['description']}")
+# An imported register's name and description come from its importer: shown as text, never as Markdown.
+st.markdown(f"**{markdown_literal(row['name'])}** — {markdown_literal(row['description'], max_length=1000)}")
 if context.register_as_of:
     st.caption(f"Date de référence du registre : {pd.Timestamp(context.register_as_of):%d/%m/%Y}")
 

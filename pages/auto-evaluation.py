@@ -6,11 +6,13 @@ import pandas as pd
 import streamlit as st
 
 from observatory import self_assessment as sa
+from observatory import url_params
 from observatory.assessments import ConcurrentEditError
 from observatory.coverage import size_class, size_class_labels
 from observatory.demo_assessments import load_case_study_answers
 from observatory.instrument import latest_scoring_version, load_instrument, load_scoring_model
 from observatory.radar import radar_chart
+from observatory.safe_text import clean_name, markdown_literal
 from observatory.scoring import InvalidAnswersError, score_assessment, validate_answers
 from observatory.stages import UNKNOWN_STAGE, ars_stages, national_stage_of_ars, stage_label
 from ui import auto_evaluation_results as results
@@ -40,7 +42,7 @@ user_path = cache.user_db_path()
 # --- Which CPTS -----------------------------------------------------------------------------------
 case_register = sa.case_study_register()
 case_ids = sa.case_ids_by_cpts_id()
-requested = st.query_params.get(CPTS_PARAM)
+requested = url_params.identifier(st.query_params.get(CPTS_PARAM))
 if CASE_TOGGLE_KEY not in st.session_state:
     st.session_state[CASE_TOGGLE_KEY] = requested in case_ids
 use_cases = st.toggle("Études de cas de la thèse (CPTS A à E)", key=CASE_TOGGLE_KEY,
@@ -74,8 +76,11 @@ with add_col, st.expander("Ajouter une CPTS absente du registre"):
         new_pop = st.number_input("Population couverte (facultatif, pour comparer aux CPTS de même taille)",
                                   min_value=0, value=None, step=1000, format="%d")
         if st.form_submit_button("Ajouter la CPTS"):
-            if not new_name.strip() or new_dept is None or new_stage is None:
+            new_name, name_problem = clean_name(new_name)
+            if not new_name or new_dept is None or new_stage is None:
                 st.error("Indiquez le nom, le département et le stade de la CPTS.")
+            elif name_problem is not None:
+                st.error(f"Nom de la CPTS refusé : {name_problem.message}.")
             else:
                 created = store.add_custom_cpts(new_name, departement_code=new_dept, ars_stage_code=new_stage,
                                                 population_count=None if new_pop is None else int(new_pop),
@@ -91,7 +96,7 @@ if select_key not in st.session_state:
 elif st.session_state[select_key] not in names:
     st.session_state[select_key] = None
 with pick_col:
-    cpts_id = st.selectbox(f"CPTS à évaluer — {register_name}", options, format_func=names.get, key=select_key,
+    cpts_id = st.selectbox(f"CPTS à évaluer — {markdown_literal(register_name)}", options, format_func=names.get, key=select_key,
                            placeholder="Tapez quelques lettres du nom pour chercher une CPTS")
 if cpts_id is None:
     widgets.forget_shown()
@@ -120,7 +125,7 @@ else:
     facts = (f"CPTS hors registre ajoutée le {custom.created_at:%d/%m/%Y} (département {custom.departement_code or '?'}, "
              f"stade : {stage_label(custom.ars_stage_code) if custom.ars_stage_code else 'inconnu'}).")
 peers = cache.auto_evaluation_peers(user_path, group, model.version, model.min_peers)
-peer_scope = (f"Pairs : {group.description} dans le registre « {register_name} » au {pd.Timestamp(as_of):%d/%m/%Y} "
+peer_scope = (f"Pairs : {group.description} dans le registre « {markdown_literal(register_name)} » au {pd.Timestamp(as_of):%d/%m/%Y} "
               f"({len(group.cpts_ids)} CPTS)." if not group.unavailable_reason else "")
 
 case_id = case_ids.get(cpts_id)
@@ -129,10 +134,10 @@ notes = sa.case_study_notes().get(case_id) if case_id else None
 state = widgets.edit_state(cpts_id, lambda: sa.starting_point(store.load_draft(cpts_id), store.latest_submitted(cpts_id),
                                                               case_answers, instrument.version))
 
-st.subheader(cpts_name + (" — démonstration" if is_demo else ""))
+st.subheader(markdown_literal(cpts_name) + (" — démonstration" if is_demo else ""))
 st.caption(facts + (" CPTS fictive du registre de démonstration : ses évaluations sont étiquetées « démonstration »."
                     if is_demo else ""))
-st.caption(state.origin)
+st.caption(markdown_literal(state.origin, max_length=1000))
 if state.notice:
     st.success(state.notice)
     state.notice = None
@@ -161,7 +166,8 @@ if history:
 else:
     st.caption("Aucune évaluation soumise.")
 st.subheader("Exporter")
-author = st.session_state.get(AUTHOR_KEY) or None
+author, author_problem = clean_name(st.session_state.get(AUTHOR_KEY) or "", max_length=80)
+author = None if author_problem is not None else (author or None)  # refused below, next to the field
 current = sa.live_assessment(cpts_id, cpts_name, register_id, entered.answers, result, is_demo=is_demo, author=author,
                              now=datetime.now().replace(microsecond=0))
 
@@ -215,7 +221,7 @@ def submit() -> None:
         state.conflict = str(error)
         st.rerun()
     except InvalidAnswersError as error:
-        st.error(f"Soumission refusée : {error}")
+        st.error(f"Soumission refusée : {markdown_literal(error, max_length=2000)}")
         return
     finally:
         cache.auto_evaluation_store_changed()  # the draft may have been saved even if the submission failed
@@ -229,6 +235,8 @@ def submit() -> None:
 
 with actions:
     st.text_input("Votre nom ou fonction (facultatif, affiché dans l'historique)", key=AUTHOR_KEY, max_chars=80)
+    if author_problem is not None:
+        st.warning(f"Nom ou fonction ignoré : {author_problem.message}.")
     b1, b2, _ = st.columns([1, 1, 2])
     if b1.button("Enregistrer le brouillon", icon=":material/save:", type="secondary"):
         save()
@@ -241,7 +249,7 @@ with actions:
         st.warning(f"{len(entered.problems)} réponse(s) à corriger (message sous la question) : elles ne comptent pas dans "
                    "les scores et bloquent la soumission.")
     if state.conflict:
-        st.error(state.conflict, icon=":material/sync_problem:")
+        st.error(markdown_literal(state.conflict, max_length=2000), icon=":material/sync_problem:")
         c1, c2, _ = st.columns([1, 1, 2])
         if c1.button("Écraser quand même", type="primary", help="Enregistre vos réponses à la place des siennes."):
             save(force=True)

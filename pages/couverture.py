@@ -9,6 +9,7 @@ import functools
 
 import streamlit as st
 
+from observatory import exports, url_params
 from observatory.coverage import COUNTING_RULES, UNKNOWN_STAGE
 from observatory.indicators import catalogue_entry
 from observatory.maps import stage_styles
@@ -44,8 +45,8 @@ def seed(key: str, param: str | None, options: list, default, from_url: bool = T
     """Give a widget its first value (from the URL when valid) or repair a value no longer offered."""
     if key in st.session_state and st.session_state[key] in options:
         return
-    requested = st.query_params.get(param) if (param and from_url) else None
-    st.session_state[key] = requested if requested in options else default
+    requested = url_params.choice(st.query_params.get(param), options) if (param and from_url) else None
+    st.session_state[key] = requested if requested is not None else default
 
 
 if register_changed:  # the date and the CPTS of another register mean nothing here; the URL is stale
@@ -69,7 +70,7 @@ region_departements = departements.loc[departements["region_code"] == st.session
 seed(KEY_DEPARTEMENT, PARAM_DEPARTEMENT, list(departement_names), region_departements.iloc[0])
 dates = cw.date_options(cpts, context.register_as_of)
 if KEY_DATE not in st.session_state and not register_changed:  # ?date=AAAA-MM-JJ or AAAA-MM
-    requested_date = cw.date_from_param(st.query_params.get(PARAM_DATE), dates)
+    requested_date = url_params.date_option(st.query_params.get(PARAM_DATE), dates)
     if requested_date:
         st.session_state[KEY_DATE] = requested_date
 seed(KEY_DATE, None, dates, cw.default_date(dates, context.register_as_of))
@@ -193,7 +194,7 @@ else:
     st.dataframe(table, hide_index=True, width="stretch")
     st.download_button(
         "Télécharger le tableau (CSV pour Excel)",
-        data=cw.csv_bytes(table),
+        data=exports.csv_bytes(table),
         file_name=f"couverture_{file_stem}_{as_of}.csv",
         mime="text/csv",
         on_click="ignore",
@@ -328,7 +329,7 @@ indicator_rows = cw.indicator_table(rows, entry)
 st.dataframe(indicator_rows, hide_index=True, width="stretch")
 st.download_button(
     "Télécharger les valeurs par territoire (CSV pour Excel)",
-    data=cw.csv_bytes(indicator_rows),
+    data=exports.csv_bytes(indicator_rows),
     file_name=f"acces_soins_{indicator_code}_{year}_{area_code or 'france'}.csv",
     mime="text/csv",
     on_click="ignore",

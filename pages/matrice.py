@@ -10,6 +10,7 @@ from observatory import peers as peer_groups
 from observatory import profile as pf
 from observatory.demo_assessments import load_case_study_answers
 from observatory.instrument import load_instrument, load_scoring_model
+from observatory.safe_text import markdown_literal
 from ui import cache
 from ui import matrice_widgets as mw
 from ui.frame import page_context
@@ -56,7 +57,7 @@ else:
 scores, distribution, caption = {}, None, ""
 if mode == "cpts":
     if result is None:
-        st.info(f"« {chosen.name} » n'a soumis aucune auto-évaluation : la matrice n'est pas colorée. Choisissez "
+        st.info(f"« {markdown_literal(chosen.name)} » n'a soumis aucune auto-évaluation : la matrice n'est pas colorée. Choisissez "
                 "une autre coloration ou une CPTS évaluée.")
     else:
         scores = mv.subdimension_scores(result)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from streamlit.testing.v1 import AppTest
 
 from observatory.config import REPO_ROOT
@@ -23,9 +25,20 @@ def run_page(page: str | None = None, query: dict[str, str] | None = None, timeo
     return at
 
 
+MARKDOWN_KINDS = ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success")
+_BACKSLASH_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def markdown_sources(at: AppTest) -> list[str]:
+    """The Markdown source of every element Streamlit renders as Markdown (what injection tests inspect)."""
+    return [str(el.value) for kind in MARKDOWN_KINDS for el in getattr(at, kind)]
+
+
+def rendered(markdown: str) -> str:
+    """What a reader sees of escaped punctuation: ``\\(`` shows as ``(`` (CommonMark backslash escapes)."""
+    return _BACKSLASH_ESCAPE.sub(r"\1", markdown)
+
+
 def all_text(at: AppTest) -> str:
-    """Every piece of markdown, caption, title and alert text rendered, for content assertions."""
-    parts = []
-    for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success"):
-        parts.extend(str(el.value) for el in getattr(at, kind))
-    return "\n".join(parts)
+    """Every piece of markdown, caption, title and alert text as read, for content assertions."""
+    return "\n".join(rendered(source) for source in markdown_sources(at))

@@ -76,7 +76,8 @@ def test_france_map_features_ids_and_tooltips(db):
     assert tooltip.aliases == ["CPTS", "Stade", "Population", "Communes", "Départements", "Taille ACI"]
     props = {f["id"]: f["properties"] for f in layers["CPTS"].data["features"]}
     assert props["demo-test-b"]["cpts_name"] == "CPTS Bêta"
-    assert props["demo-test-b"]["stage_label"] == "Lettre d'intention validée"
+    # Tooltip text is HTML-escaped (Leaflet writes it with innerHTML); the reader sees the apostrophe.
+    assert props["demo-test-b"]["stage_label"] == "Lettre d&#x27;intention validée"
     assert props["demo-test-b"]["population_text"] == "50\u202f000"
     assert props["demo-test-b"]["communes_text"] == "3"
     assert props["demo-test-b"]["cpts_id"] == "demo-test-b"  # a click maps back to the CPTS

@@ -20,7 +20,7 @@ from observatory.instrument import latest_scoring_version, load_instrument, load
 from observatory.registers.importer import import_register
 from observatory.scoring import score_assessment
 from observatory.self_assessment import case_study_notes, score_text
-from tests.apphelpers import all_text, run_page
+from tests.apphelpers import all_text, rendered, run_page
 from ui.auto_evaluation_widgets import NONE_TICKED, widget_key
 
 PAGE = "pages/auto-evaluation.py"
@@ -293,7 +293,7 @@ def test_concurrent_saves_are_never_silent(app_env):
     click(first, "Enregistrer le brouillon")  # revision 2
     set_answers(second, cpts_id, {"Q4": "q4_faible"})
     click(second, "Enregistrer le brouillon")
-    conflict = [e.value for e in second.error if "depuis que vous l'avez chargé" in e.value]
+    conflict = [rendered(e.value) for e in second.error if "depuis que vous l'avez chargé" in rendered(e.value)]
     assert conflict and "révision 2" in conflict[0]
     assert store().load_draft(cpts_id).answers["Q4"] == "q4_total"  # nothing overwritten silently
 

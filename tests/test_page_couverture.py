@@ -14,7 +14,8 @@ import duckdb
 import pandas as pd
 import pytest
 
-from tests.apphelpers import all_text, run_page
+from observatory import exports, url_params
+from tests.apphelpers import all_text, rendered, run_page
 from tests.import_fixtures import write_csv
 from ui import couverture_widgets as cw
 
@@ -122,7 +123,7 @@ def metric_caption(at, label: str) -> str:
     for column in at.columns:
         found = [m for m in column.metric if m.label == label]
         if found:
-            return " ".join(c.value for c in column.caption)
+            return " ".join(rendered(c.value) for c in column.caption)
     raise KeyError(label)
 
 
@@ -295,7 +296,7 @@ def test_selecting_a_cpts_highlights_it_and_links_its_profile(app_env):
     after = maps_json(at)[0]
     assert '"weight": 4' in after and '"weight": 4' not in before  # the selected CPTS's thick outline
     name = sql(app_env, "SELECT name FROM cpts WHERE cpts_id = 'demo-0001'")["name"].iloc[0]
-    assert any(name in m.value for m in at.markdown)
+    assert any(name in rendered(m.value) for m in at.markdown)
     assert at.query_params["cpts"] == "demo-0001"
     links = at.get("page_link")
     if cw.profile_page() is not None:
@@ -416,11 +417,11 @@ def test_date_options_run_monthly_from_2019_to_the_register_date():
 @pytest.mark.parametrize(
     ("text", "expected"),
     [("2021-06-30", "2021-06-30"), ("2021-06", "2021-06-30"), ("2024-03", "2024-03-15"), ("2030-01-31", None),
-     ("n'importe", None), ("", None), (None, None)],
+     ("n'importe", None), ("", None), (None, None), ("-1", None), ("-0001-01-01", None)],
 )  # fmt: skip
-def test_date_from_param(text, expected):
+def test_date_parameter_matches_the_slider_options(text, expected):
     options = cw.date_options(_cpts(("a", "A", "2019-02-01", None, None, None)), "2024-03-15")
-    assert cw.date_from_param(text, options) == expected
+    assert url_params.date_option(text, options) == expected
 
 
 @pytest.mark.parametrize(
@@ -439,7 +440,7 @@ def test_clicked_feature_designates_a_cpts(feature, expected):
 
 def test_csv_bytes_french_excel():
     frame = pd.DataFrame({"Département": ["2A", "01"], "Couverture (%)": [12.5, None], "Population": [1000, 20]})
-    data = cw.csv_bytes(frame)
+    data = exports.csv_bytes(frame)
     assert data.startswith("\ufeff".encode())
     assert data.decode("utf-8-sig").splitlines() == ["Département;Couverture (%);Population", "2A;12,5;1000", "01;;20"]
 

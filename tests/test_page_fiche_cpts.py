@@ -20,7 +20,7 @@ from observatory.instrument import load_instrument, load_scoring_model
 from observatory.scoring import score_assessment
 from observatory.self_assessment import score_text
 from tests import profile_fixtures as pfx
-from tests.apphelpers import APP_PATH, all_text, run_page
+from tests.apphelpers import APP_PATH, all_text, rendered, run_page
 
 PAGE = "pages/fiche-cpts.py"
 GRIDS = json.loads((config.DATA_DIR / "aci_grids.json").read_text(encoding="utf-8"))
@@ -74,7 +74,7 @@ def test_demo_cpts_with_a_submitted_assessment(app_env, tmp_path):
     submitted = pfx.submit_assessment(user_db, cpts_id, name, "demo", dt.datetime(2025, 1, 15, 10, 0))
     at = run_page(PAGE, {"cpts": cpts_id})
     text = all_text(at)
-    assert at.header[0].value == name and ":orange-badge[démonstration]" in text
+    assert rendered(at.header[0].value) == name and ":orange-badge[démonstration]" in text
     # identity, compared with independent SQL
     codes = pfx.members(app_env, cpts_id)
     assert metric(at, "Population couverte") == format_number(pfx.population(app_env, cpts_id), 0)
@@ -120,7 +120,7 @@ def test_demo_cpts_without_assessment_says_so_and_links_to_the_questionnaire(app
     at.run()
     assert not at.exception
     text = all_text(at)
-    assert at.header[0].value == name
+    assert rendered(at.header[0].value) == name
     assert "Aucune auto-évaluation soumise pour cette CPTS" in text
     assert not any("Sous-dimensions" in json.dumps(spec.get("title", "")) for spec in charts(at))
     links = at.get("page_link")
@@ -141,7 +141,7 @@ def test_case_study_shows_published_tables_beside_the_idf_reference(app_env):
     assert row["CPTS C"] == published[("these-C", "Tableau 3", "population_count")]
     assert row["Île-de-France"] == published[("idf", "Tableau 3", "population_count")]
     for ref in ("Tableau 4", "Tableau 5", "Tableau 6", "Tableau 7"):
-        assert any(ref in m.value for m in at.markdown), ref
+        assert any(ref in rendered(m.value) for m in at.markdown), ref
     # partial answers of Tables 4, 6, 7 scored leniently
     model = load_scoring_model()
     result = score_assessment(load_instrument(model.instrument_version), model, load_case_study_answers()["C"],
@@ -169,7 +169,7 @@ def test_imported_cpts_without_dates_nor_missions(app_env, tmp_path, monkeypatch
     cpts_id = pfx.cpts_of(db, name)
     at = run_page(PAGE, {"registre": register_id, "cpts": cpts_id})
     text = all_text(at)
-    assert at.header[0].value == name and "Registre importé" in text
+    assert rendered(at.header[0].value) == name and "Registre importé" in text
     assert "**Stade au 01/01/2026 :** Stade non renseigné" in text
     timeline = next(d.value for d in at.dataframe if list(d.value.columns) == ["Étape", "Date"])
     assert set(timeline["Date"]) == {"date non renseignée"}
@@ -197,10 +197,10 @@ def test_a_shared_link_opens_the_same_profile_in_a_fresh_session(app_env):
     assert not fresh.exception
     assert fresh.selectbox(key="fiche_cpts_demo").value == chosen
     expected_name = other_name if chosen == other_id else dict(demo_cpts(app_env))[chosen]
-    assert fresh.header[0].value == expected_name
+    assert rendered(fresh.header[0].value) == expected_name
 
 
 def test_an_unknown_cpts_in_the_link_is_reported(app_env):
     at = run_page(PAGE, {"cpts": "n-existe-pas"})
-    assert any("n-existe-pas" in w.value for w in at.warning)
+    assert any("n-existe-pas" in rendered(w.value) for w in at.warning)
     assert at.header  # another CPTS is shown

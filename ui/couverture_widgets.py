@@ -24,6 +24,7 @@ from observatory.coverage import (
     to_timestamp,
 )
 from observatory.indicators import format_number
+from observatory.safe_text import markdown_literal
 from observatory.readers.cog import SOURCE_ID as POPULATION_SOURCE_ID
 from observatory.readers.geometry import SOURCE_ID as GEOMETRY_SOURCE_ID
 from ui.navigation import PAGES, PageSpec
@@ -57,23 +58,6 @@ def default_date(options: list[str], as_of: str | None) -> str:
     if as_of is not None and to_timestamp(as_of).date().isoformat() in options:
         return to_timestamp(as_of).date().isoformat()
     return options[-1]
-
-
-def date_from_param(text: str | None, options: list[str]) -> str | None:
-    """A ``date`` query parameter (AAAA-MM-JJ, or AAAA-MM for the last option of that month) as an option."""
-    if not text:
-        return None
-    text = text.strip()
-    if text in options:
-        return text
-    if len(text) == 7:
-        in_month = [o for o in options if o.startswith(text + "-")]
-        return in_month[-1] if in_month else None
-    try:
-        iso = to_timestamp(text).date().isoformat()
-    except ValueError:
-        return None
-    return iso if iso in options else None
 
 
 def format_date(iso: str) -> str:
@@ -159,18 +143,14 @@ def base_source_ids() -> list[str]:
 
 
 def register_source_text(register_name: str, is_demo: bool, kind: str, as_of: str | None) -> str:
+    """Caption text (Markdown) naming the register; its name may come from an import, so it is escaped."""
+    register_name = markdown_literal(register_name)
     state = f", état au {format_date(as_of)}" if as_of else ""
     if is_demo:
         return f"Registre : {register_name}{state} (CPTS fictives, démonstration)."
     if kind == "imported":
         return f"Registre importé : {register_name}{state}."
     return f"Registre : {register_name}{state}."
-
-
-def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """CSV that Excel opens correctly in French: « ; » separator, decimal comma, UTF-8 with BOM."""
-    text = frame.to_csv(sep=";", index=False, decimal=",", lineterminator="\r\n")
-    return ("\ufeff" + text).encode("utf-8")
 
 
 def stage_labels_in_order(labels: Mapping[str, str], with_unknown: bool) -> list[tuple[str, str]]:
@@ -274,7 +254,7 @@ def render_selected_cpts(row: pd.Series, labels: Mapping[str, str], register_id:
     stage = labels.get(row["stage_code"], row["stage_code"]) if isinstance(row["stage_code"], str) else "—"
     size = size_class_labels().get(int(row["size_class"]), "") if pd.notna(row["size_class"]) else "n.d."
     st.markdown(
-        f"**{row['name']}** — stade : {stage} ; population : {fmt_int(row['population_count'])} hab. ; "
+        f"**{markdown_literal(row['name'])}** — stade : {stage} ; population : {fmt_int(row['population_count'])} hab. ; "
         f"communes : {fmt_int(row['communes_count'])} ; départements : {row['departement_codes'] or 'n.d.'} ; "
         f"taille ACI : {size} ; communes partagées avec une autre CPTS : {fmt_int(row['overlap_communes_count'])}."
     )
@@ -282,7 +262,7 @@ def render_selected_cpts(row: pd.Series, labels: Mapping[str, str], register_id:
     if spec is not None:
         st.page_link(
             spec.path,
-            label=f"Ouvrir la fiche de {row['name']}",
+            label=f"Ouvrir la fiche de {markdown_literal(row['name'])}",
             icon=":material/description:",
             query_params={"cpts": str(row["cpts_id"]), "registre": register_id},
         )

@@ -12,6 +12,7 @@ from streamlit_folium import st_folium
 from observatory import profile as pf
 from observatory import self_assessment as sa
 from observatory.indicators import format_number
+from observatory.safe_text import markdown_literal
 from observatory.scoring import ScoreResult
 from ui import cache
 from ui.navigation import PAGES
@@ -26,7 +27,7 @@ def _date(value) -> str:
 
 
 def render_identity(identity: pf.ProfileIdentity) -> None:
-    st.header(identity.name)
+    st.header(markdown_literal(identity.name))
     if identity.is_demo:
         st.markdown(":orange-badge[démonstration] CPTS fictive du registre de démonstration.")
     when = f"au {identity.as_of:%d/%m/%Y}" if identity.as_of else "à la date du registre"
@@ -38,7 +39,7 @@ def render_identity(identity: pf.ProfileIdentity) -> None:
     cols[2].metric("Taille ACI", f"Taille {identity.size_class}" if identity.size_class else "inconnue",
                    help=identity.size_class_label)
     lines = [
-        f"- **Registre** : {identity.register_name}",
+        f"- **Registre** : {markdown_literal(identity.register_name)}",
         f"- **Stade dans la gradation de l'ARS Île-de-France** : {identity.ars_stage_label or 'non renseigné'}",
     ]
     if identity.national_equivalent_label:
@@ -52,7 +53,7 @@ def render_identity(identity: pf.ProfileIdentity) -> None:
     if identity.association_date:
         lines.append(f"- **Création de l'association** : {_date(identity.association_date)}")
     if identity.notes:
-        lines.append(f"- **Remarques** : {identity.notes}")
+        lines.append(f"- **Remarques** : {markdown_literal(identity.notes, max_length=1000)}")
     st.markdown("\n".join(lines))
 
 

@@ -15,6 +15,8 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
+from observatory import url_params
+from observatory.safe_text import markdown_literal
 from ui import cache
 from ui.frame import AppContext
 
@@ -60,16 +62,21 @@ def choose_cpts(context: AppContext, key_prefix: str, preferred_ids: Sequence[st
     # The parameter may be the one this page wrote itself (the current selection): then it is not reported
     # as « the link's CPTS » when the register switched in the sidebar no longer holds it.
     written_key = f"{key_prefix}_written_cpts"
-    requested = st.query_params.get(CPTS_PARAM)
+    requested = url_params.identifier(st.query_params.get(CPTS_PARAM))
     is_own = requested is not None and requested == st.session_state.get(written_key)
     found = cache.profile_find_cpts(path, requested) if requested else None
     if is_own:
         pass  # no message: the sidebar's register may just have changed
+    elif st.query_params.get(CPTS_PARAM) and requested is None:
+        st.warning("Le lien contient un identifiant de CPTS invalide (caractères ou longueur non admis) : une autre "
+                   "CPTS est affichée. Choisissez-la dans la liste ci-dessous.")
     elif requested and found is None:
-        st.warning(f"Le lien demande la CPTS « {requested} », absente de la base : une autre CPTS est affichée.")
+        st.warning(f"Le lien demande la CPTS « {markdown_literal(requested)} », absente de la base : une autre CPTS "
+                   "est affichée.")
     elif found is not None and found["register_id"] not in sources:
-        st.info(f"La CPTS du lien, « {found['name']} », appartient au registre « {found['register_name']} » : "
-                "choisissez ce registre dans la barre latérale pour l'afficher.")
+        st.info(f"La CPTS du lien, « {markdown_literal(found['name'])} », appartient au registre "
+                f"« {markdown_literal(found['register_name'])} » : choisissez ce registre dans la barre latérale pour "
+                "l'afficher.")
     default_source = found["register_id"] if found is not None and found["register_id"] in sources else sources[0]
     names = dict(zip(registers["register_id"], registers["name"], strict=True))
     if case_ids:
@@ -77,8 +84,9 @@ def choose_cpts(context: AppContext, key_prefix: str, preferred_ids: Sequence[st
             "Liste de CPTS",
             sources,
             index=sources.index(default_source),
-            format_func=lambda rid: (f"Registre affiché : {names[rid]}" if rid == context.register_id
-                                     else f"{names[rid]} (CPTS A à E, anonymisées)"),
+            # Radio options are Markdown: register names are escaped.
+            format_func=lambda rid: (f"Registre affiché : {markdown_literal(names[rid])}" if rid == context.register_id
+                                     else f"{markdown_literal(names[rid])} (CPTS A à E, anonymisées)"),
             horizontal=True,
             key=f"{key_prefix}_source",
         )

@@ -8,7 +8,6 @@ information, each with its file line numbers, in French) and, when nothing block
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass, field
 
 import pandas as pd
@@ -32,6 +31,7 @@ from observatory.registers.import_values import (
     register_id_for,
     stage_lookup,
 )
+from observatory.safe_text import clean_name
 
 MAX_LINES_SHOWN = 15
 
@@ -159,7 +159,10 @@ class _Checker:
 
     # ---- steps ---------------------------------------------------------------------------------
     def run(self) -> tuple[ImportReport, RegisterData | None]:
-        if not register_id_for(self.options.name).removeprefix("import-"):
+        name_problem = clean_name(self.options.name)[1]
+        if name_problem is not None:
+            self.error(f"nom de registre --name refusé : {name_problem.message}")
+        elif not register_id_for(self.options.name).removeprefix("import-"):
             self.error(
                 f"nom de registre « {self.options.name} » invalide : il doit contenir des lettres ou des chiffres"
             )
@@ -209,10 +212,13 @@ class _Checker:
             self.inform("aucune colonne de stade ni de date : les CPTS seront affichées au stade « inconnu »")
         for record in self.raw.rows.to_dict("records"):
             line = int(record[LINE_COLUMN])
-            name = re.sub(r"\s+", " ", record[col["cpts_name"]])
+            name, name_problem = clean_name(record[col["cpts_name"]])
             raw_code = record[col["commune_code"]]
             if not name:
                 self.error("nom de CPTS vide", (line,), col["cpts_name"])
+            elif name_problem is not None:
+                self.error(f"nom de CPTS refusé : {name_problem.message}", (line,), col["cpts_name"])
+                name = ""  # the row is not imported
             if not raw_code:
                 self.error("code commune vide", (line,), col["commune_code"])
                 continue

@@ -18,6 +18,7 @@ import json
 import os
 import re
 import shutil
+import sys
 import tempfile
 from pathlib import Path
 
@@ -37,7 +38,9 @@ from observatory.registers.import_geometry import dissolved_contours
 from observatory.registers.import_reading import ReadError, read_register_file
 from observatory.registers.import_report import ImportOutcome, format_report
 from observatory.registers.import_values import register_id_for
+from observatory.safe_text import clean_name
 from observatory.store import insert_frame
+from observatory.write_lock import WriteLockTimeout, exclusive_write
 
 MANIFEST_NAME = "manifest.json"
 MANIFEST_FORMAT = 1
@@ -196,6 +199,10 @@ def check_file(
     return ImportOutcome(report, raw, options), data
 
 
+def _refused(message: str) -> ImportOutcome:
+    return ImportOutcome(ImportReport(errors=[Finding(message)]), None, None, closing=["Rien n'a été écrit."])
+
+
 def import_register(
     file_path: Path,
     name: str,
@@ -204,15 +211,42 @@ def import_register(
     region_code: str | None = None,
     as_of: str | None = None,
     strict: bool = False,
+    on_wait=None,
 ) -> ImportOutcome:
-    """The whole import. The database and the imports folder change only if nothing blocks."""
+    """The whole import. The database and the imports folder change only if nothing blocks.
+
+    Runs under the database's write lock (:mod:`observatory.write_lock`), from reading the database to
+    the last rename, so parallel imports and builds are serialised and none loses the other's work.
+    ``on_wait`` (a callable taking a French sentence) is told when another writer is being waited for.
+    """
     file_path, db_path, imports_dir = Path(file_path), Path(db_path), Path(imports_dir)
-
-    def refused(message: str) -> ImportOutcome:
-        return ImportOutcome(ImportReport(errors=[Finding(message)]), None, None, closing=["Rien n'a été écrit."])
-
+    cleaned, problem = clean_name(name or "")
+    if problem is not None:
+        return _refused(f"nom de registre --name refusé : {problem.message}")
     if not file_path.is_file():
-        return refused(f"fichier introuvable : {file_path}")
+        return _refused(f"fichier introuvable : {file_path}")
+    if not db_path.is_file():
+        return _refused(f"base introuvable : {db_path} ; lancez d'abord `python -m observatory build`")
+    try:
+        with exclusive_write(db_path, on_wait=on_wait):
+            return _import_locked(file_path, cleaned, db_path, imports_dir, region_code, as_of, strict)
+    except WriteLockTimeout as exc:
+        return _refused(str(exc))
+    except OSError as exc:  # the lock file cannot be created (read-only folder, full disk)
+        return _refused(f"verrou d'écriture {db_path}.lock impossible à prendre ({exc.strerror or exc}) : "
+                        "vérifiez les droits d'écriture et la place libre du dossier de la base")
+
+
+def _import_locked(
+    file_path: Path,
+    name: str,
+    db_path: Path,
+    imports_dir: Path,
+    region_code: str | None,
+    as_of: str | None,
+    strict: bool,
+) -> ImportOutcome:
+    refused = _refused
     if not db_path.is_file():
         return refused(f"base introuvable : {db_path} ; lancez d'abord `python -m observatory build`")
     if Path(f"{db_path}.wal").exists():
@@ -304,6 +338,7 @@ def run_import_cli(args) -> int:
         region_code=args.region,
         as_of=args.as_of,
         strict=args.strict,
+        on_wait=lambda text: print(text, file=sys.stderr, flush=True),
     )
     print(format_report(outcome), end="")
     return 0 if outcome.written else 1
