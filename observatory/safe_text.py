@@ -32,7 +32,8 @@ _PUNCTUATION = frozenset(string.punctuation)
 # bidirectional embeddings, overrides and isolates (« Trojan source »), and zero-width characters.
 _BIDI_CONTROLS = frozenset("\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069")
 _INVISIBLES = frozenset("\u00ad\u034f\u180e\u200b\u200c\u200d\u2060\u2061\u2062\u2063\u2064\ufeff")
-_SPACES = re.compile(r"\s+")
+# Runs of breaking whitespace; the no-break spaces of French typography (U+00A0, U+202F) are kept.
+_SPACES = re.compile("[ \t\n\r\f\v\x85\u2028\u2029]+")
 # A spreadsheet treats a cell starting with one of these as a formula (OWASP « CSV injection »).
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r", "\n", "\uff1d", "\uff0b", "\uff0d", "\uff20")
 _PLAIN_NUMBER = re.compile(r"[+-]?\d+(?:[.,]\d+)?(?:[eE][+-]?\d+)?")

@@ -305,11 +305,11 @@ def test_concurrent_saves_are_never_silent(app_env):
     click(first, "Enregistrer le brouillon")  # revision 3
     set_answers(second, cpts_id, {"Q4": "q4_insuffisant"})
     click(second, "Enregistrer le brouillon")
-    assert any("depuis que vous l'avez chargé" in e.value for e in second.error)
+    assert any("depuis que vous l'avez chargé" in rendered(e.value) for e in second.error)
     click(second, "Écraser quand même")  # explicit last write wins
     draft = store().load_draft(cpts_id)
     assert draft.answers["Q4"] == "q4_insuffisant" and draft.revision == 4
-    assert not [e for e in second.error if "depuis que vous l'avez chargé" in e.value]
+    assert not [e for e in second.error if "depuis que vous l'avez chargé" in rendered(e.value)]
 
 
 def test_demo_cpts_is_labelled_prefilled_and_its_peer_median_hidden_below_five(app_env):
