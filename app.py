@@ -2,6 +2,7 @@
 
 import streamlit as st
 
+from ui import errors
 from ui.frame import render_frame
 from ui.navigation import sections
 from ui.presentation import is_presenting
@@ -13,6 +14,7 @@ presenting = is_presenting()
 st.set_page_config(page_title="Observatoire des CPTS", page_icon="🩺", layout="wide",
                    initial_sidebar_state="collapsed" if presenting else "auto")
 ensure_leaflet_assets()
+errors.new_run()
 
 navigation = st.navigation(
     {
@@ -24,7 +26,9 @@ navigation = st.navigation(
     },
     position="hidden" if presenting else "sidebar",
 )
-context = render_frame()
-if context is None:
-    st.stop()
-navigation.run()
+# Users never see a traceback: the frame and every page run guarded (French message, error logged).
+with errors.guarded():
+    context = render_frame()
+    if context is None:
+        st.stop()
+    navigation.run()

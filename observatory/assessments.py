@@ -51,7 +51,9 @@ from observatory.instrument import (
     load_instrument,
     load_scoring_model,
 )
+from observatory.safe_text import MAX_NAME_LENGTH, clean_name
 from observatory.scoring import ScoreResult, answer_text, score_assessment
+from observatory.storage_errors import OTHER_VERSION, READ_ONLY, StorageProblem, diagnose
 
 SCHEMA_VERSION = "1"
 DRAFT_PREFIX = "draft:"
@@ -107,6 +109,23 @@ _SELECT = "SELECT " + ", ".join(_COLUMNS) + " FROM assessments"
 
 class AssessmentStoreError(RuntimeError):
     """A store operation failed (message in French)."""
+
+
+STORE_LABEL = "La base des évaluations"
+
+
+class StoreUnavailableError(AssessmentStoreError):
+    """The file cannot be used as asked (locked, read-only, disk full, corrupt, other schema): ``problem``
+    names the cause and what to do, in French; the original error is chained for the server log."""
+
+    def __init__(self, problem: StorageProblem):
+        super().__init__(problem.message)
+        self.problem = problem
+        self.storage_cause = problem.cause
+
+    @classmethod
+    def from_error(cls, exc: BaseException) -> StoreUnavailableError:
+        return cls(diagnose(exc, STORE_LABEL))
 
 
 class ConcurrentEditError(AssessmentStoreError):
@@ -173,6 +192,20 @@ class CustomCpts:
     notes: str | None
 
 
+MAX_AUTHOR_LENGTH = 80
+
+
+def _checked_text(value: str | None, label: str, max_length: int) -> str | None:
+    """Names and authors are outside text: normalised, and refused (French message) when they hold control
+    or invisible characters or are too long. The store is the gate, whatever page or script calls it."""
+    if value is None:
+        return None
+    cleaned, problem = clean_name(value, max_length)
+    if problem is not None:
+        raise AssessmentStoreError(f"{label} refusé : {problem.message}.")
+    return cleaned or None
+
+
 def _fmt_when(ts: datetime | None) -> str:
     return ts.strftime("le %d/%m/%Y à %H:%M") if ts else "à une date inconnue"
 
@@ -233,8 +266,17 @@ class AssessmentStore:
         self.path = Path(path) if path is not None else config.user_database_path()
         # The clock is injectable so tests get deterministic timestamps; seconds are enough for humans.
         self._clock = clock or (lambda: datetime.now().replace(microsecond=0))
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        self._write(self._create_schema)
+        # Read-only (file or folder not writable): answers can still be read, every write says why it fails.
+        self.read_only = False
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            self._write(self._create_schema)
+        except (AssessmentStoreError, OSError) as exc:
+            problem = exc.problem if isinstance(exc, StoreUnavailableError) else diagnose(exc, STORE_LABEL)
+            if problem.cause != READ_ONLY or not self.path.is_file():
+                raise exc if isinstance(exc, StoreUnavailableError) else StoreUnavailableError(problem) from exc
+            self.read_only = True
+            self._read("SELECT value FROM schema_info WHERE key = 'schema_version'")  # readable at all?
 
     # -- connections and transactions ---------------------------------------------------------------
 
@@ -242,12 +284,12 @@ class AssessmentStore:
         for delay in (*_RETRY_DELAYS_S, None):
             try:
                 with _OPEN_CLOSE_LOCK:
-                    return duckdb.connect(str(self.path))
-            except (duckdb.IOException, duckdb.ResourceInUseException) as exc:  # file locked by another process
-                if delay is None or not (_is_lock_error(exc) or isinstance(exc, duckdb.ResourceInUseException)):
-                    raise AssessmentStoreError(
-                        f"Base des évaluations {self.path} indisponible (verrouillée par un autre programme ?) : {exc}"
-                    ) from exc
+                    return duckdb.connect(str(self.path), read_only=self.read_only)
+            except (duckdb.Error, OSError) as exc:
+                # A lock held by another process is waited for briefly; any other cause is reported at once.
+                is_lock = _is_lock_error(exc) or isinstance(exc, duckdb.ResourceInUseException)
+                if delay is None or not is_lock:
+                    raise StoreUnavailableError.from_error(exc) from exc
                 time.sleep(delay)
         raise AssertionError("unreachable")
 
@@ -270,14 +312,18 @@ class AssessmentStore:
 
     def _write(self, operation: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
         """Run ``operation`` in one transaction; re-run it (checks included) after a write-write conflict."""
+        if getattr(self, "read_only", False):
+            raise StoreUnavailableError(diagnose(PermissionError("read-only file system"), STORE_LABEL))
         for delay in (*_RETRY_DELAYS_S, None):
             try:
                 with self._transaction() as con:
                     return operation(con)
             except duckdb.TransactionException as exc:
                 if delay is None or not _is_lock_error(exc):
-                    raise AssessmentStoreError(f"Écriture impossible dans {self.path} : {exc}") from exc
+                    raise AssessmentStoreError(f"Écriture impossible dans la base des évaluations : {exc}") from exc
                 time.sleep(delay)
+            except (duckdb.IOException, duckdb.FatalException, duckdb.InternalException, OSError) as exc:
+                raise StoreUnavailableError.from_error(exc) from exc  # disk full, read-only, corrupt...
         raise AssertionError("unreachable")
 
     def _read(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
@@ -297,9 +343,11 @@ class AssessmentStore:
         if not found:
             con.execute("INSERT INTO schema_info VALUES ('schema_version', ?)", [SCHEMA_VERSION])
         elif found[0][0] != SCHEMA_VERSION:
-            raise AssessmentStoreError(
-                f"Base des évaluations au schéma v{found[0][0]}, ce programme attend v{SCHEMA_VERSION} : migration nécessaire."
-            )
+            raise StoreUnavailableError(StorageProblem(
+                OTHER_VERSION,
+                f"{STORE_LABEL} est au schéma v{found[0][0]}, cette version de l'application attend v{SCHEMA_VERSION} : "
+                "l'administrateur doit la migrer (ou revenir à la version de l'application qui l'a écrite).",
+            ))
 
     @staticmethod
     def _draft_row(con: duckdb.DuckDBPyConnection, cpts_id: str) -> dict[str, Any] | None:
@@ -326,6 +374,7 @@ class AssessmentStore:
         """Save the draft of ``cpts_id``; ``expected_revision`` is the revision the caller loaded
         (``None`` or 0 when it started from no draft). Raises :class:`ConcurrentEditError` if the draft
         changed meanwhile, unless ``force=True``."""
+        author = _checked_text(author, "Auteur", MAX_AUTHOR_LENGTH)
         answers_json = json.dumps(dict(answers), ensure_ascii=False)
 
         def operation(con: duckdb.DuckDBPyConnection) -> Draft:
@@ -433,6 +482,7 @@ class AssessmentStore:
         :class:`observatory.scoring.InvalidAnswersError` if its answers do not validate. The draft is
         deleted in the same transaction (see the module docstring).
         """
+        author = _checked_text(author, "Auteur", MAX_AUTHOR_LENGTH)
 
         def operation(con: duckdb.DuckDBPyConnection) -> Assessment:
             current = self._draft_row(con, cpts_id)
@@ -578,6 +628,9 @@ class AssessmentStore:
         """Record a CPTS that is not in the loaded register, so it can be assessed."""
         if not isinstance(name, str) or not name.strip():
             raise AssessmentStoreError("Nom de CPTS obligatoire.")
+        name = _checked_text(name, "Nom de CPTS", MAX_NAME_LENGTH)
+        author = _checked_text(author, "Auteur", MAX_AUTHOR_LENGTH)
+        notes = _checked_text(notes, "Remarques", 1000)
         if departement_code is not None and not isinstance(departement_code, str):
             raise AssessmentStoreError("Le code département est un texte (ex. « 2A », « 974 »), pas un nombre.")
         cpts = CustomCpts(f"{CUSTOM_CPTS_PREFIX}{uuid.uuid4().hex[:12]}", name.strip(), departement_code, ars_stage_code,

@@ -7,7 +7,7 @@ import streamlit as st
 
 from observatory import self_assessment as sa
 from observatory import url_params
-from observatory.assessments import ConcurrentEditError
+from observatory.assessments import AssessmentStoreError, ConcurrentEditError
 from observatory.coverage import size_class, size_class_labels
 from observatory.demo_assessments import load_case_study_answers
 from observatory.instrument import latest_scoring_version, load_instrument, load_scoring_model
@@ -17,7 +17,7 @@ from observatory.scoring import InvalidAnswersError, score_assessment, validate_
 from observatory.stages import UNKNOWN_STAGE, ars_stages, national_stage_of_ars, stage_label
 from ui import auto_evaluation_results as results
 from ui import auto_evaluation_widgets as widgets
-from ui import cache
+from ui import cache, errors
 from ui.frame import page_context
 from ui.widgets import register_banner
 
@@ -37,6 +37,8 @@ st.markdown(
 model = load_scoring_model(latest_scoring_version())
 instrument = load_instrument(model.instrument_version)
 store = cache.assessment_store()
+author, author_problem = clean_name(st.session_state.get(AUTHOR_KEY) or "", max_length=80)
+author = None if author_problem is not None else (author or None)  # refused below, next to the field
 user_path = cache.user_db_path()
 
 # --- Which CPTS -----------------------------------------------------------------------------------
@@ -82,11 +84,15 @@ with add_col, st.expander("Ajouter une CPTS absente du registre"):
             elif name_problem is not None:
                 st.error(f"Nom de la CPTS refusé : {name_problem.message}.")
             else:
-                created = store.add_custom_cpts(new_name, departement_code=new_dept, ars_stage_code=new_stage,
-                                                population_count=None if new_pop is None else int(new_pop),
-                                                author=st.session_state.get(AUTHOR_KEY) or None)
-                cache.auto_evaluation_store_changed()
-                st.session_state[select_key] = created.cpts_id
+                try:
+                    created = store.add_custom_cpts(new_name, departement_code=new_dept, ars_stage_code=new_stage,
+                                                    population_count=None if new_pop is None else int(new_pop),
+                                                    author=author)
+                except AssessmentStoreError as error:
+                    st.error(errors.explain(error))
+                else:
+                    cache.auto_evaluation_store_changed()
+                    st.session_state[select_key] = created.cpts_id
 customs = [] if use_cases else cache.auto_evaluation_custom_cpts(user_path, cache.auto_evaluation_store_version())
 custom_by_id = {c.cpts_id: c for c in customs}
 names = register_names | {c.cpts_id: f"{c.name} (hors registre)" for c in customs}
@@ -166,8 +172,6 @@ if history:
 else:
     st.caption("Aucune évaluation soumise.")
 st.subheader("Exporter")
-author, author_problem = clean_name(st.session_state.get(AUTHOR_KEY) or "", max_length=80)
-author = None if author_problem is not None else (author or None)  # refused below, next to the field
 current = sa.live_assessment(cpts_id, cpts_name, register_id, entered.answers, result, is_demo=is_demo, author=author,
                              now=datetime.now().replace(microsecond=0))
 
@@ -200,6 +204,9 @@ def save(force: bool = False) -> None:
     except ConcurrentEditError as error:
         state.conflict = str(error)
         st.rerun()
+    except AssessmentStoreError as error:  # locked, read-only, disk full...: nothing was saved
+        st.error(errors.explain(error))
+        return
     cache.auto_evaluation_store_changed()
     state.draft_revision, state.conflict, state.kind, state.saved = draft.revision, None, "draft", dict(entered.answers)
     state.origin = f"Brouillon enregistré le {draft.updated_at:%d/%m/%Y à %H:%M} (révision {draft.revision})."
@@ -222,6 +229,9 @@ def submit() -> None:
         st.rerun()
     except InvalidAnswersError as error:
         st.error(f"Soumission refusée : {markdown_literal(error, max_length=2000)}")
+        return
+    except AssessmentStoreError as error:  # locked, read-only, disk full...: nothing was submitted
+        st.error(errors.explain(error))
         return
     finally:
         cache.auto_evaluation_store_changed()  # the draft may have been saved even if the submission failed

@@ -7,7 +7,7 @@ from observatory import funding
 from observatory import profile as pf
 from observatory.readers.cog import SOURCE_ID as POPULATION_SOURCE_ID
 from observatory.readers.geometry import SOURCE_ID as GEOMETRY_SOURCE_ID
-from ui import cache
+from ui import cache, errors
 from ui import fiche_widgets as fw
 from ui.frame import page_context
 from ui.profile_widgets import choose_cpts, ensure_demo_assessments
@@ -20,7 +20,8 @@ ensure_demo_assessments(context)
 
 path, user_path = context.db_path, cache.user_db_path()
 token = cache.user_db_token(user_path)
-chosen = choose_cpts(context, "fiche", preferred_ids=sorted(cache.assessed_cpts(user_path, token)))
+assessed = errors.user_data(lambda: cache.assessed_cpts(user_path, token), {})
+chosen = choose_cpts(context, "fiche", preferred_ids=sorted(assessed))
 if chosen is None:
     st.stop()
 
@@ -51,8 +52,12 @@ if figures is not None:
 if chosen.is_case_study:
     fw.render_case_study_assessment(*cache.profile_case_study_view(chosen.cpts_id, chosen.name))
 else:
-    fw.render_assessment(chosen, cache.profile_assessment_view(path, chosen.register_id, chosen.as_of, user_path, token,
-                                                               chosen.cpts_id, chosen.name))
+    view = errors.user_data(lambda: cache.profile_assessment_view(path, chosen.register_id, chosen.as_of, user_path,
+                                                                  token, chosen.cpts_id, chosen.name), errors.UNAVAILABLE)
+    if view is errors.UNAVAILABLE:
+        fw.render_assessment_unavailable()
+    else:
+        fw.render_assessment(chosen, view)
 
 missions = pf.missions_of(cache.profile_missions(path, chosen.register_id), chosen.cpts_id)
 fw.render_funding(

@@ -11,7 +11,7 @@ from observatory import profile as pf
 from observatory.demo_assessments import load_case_study_answers
 from observatory.instrument import load_instrument, load_scoring_model
 from observatory.safe_text import markdown_literal
-from ui import cache
+from ui import cache, errors
 from ui import matrice_widgets as mw
 from ui.frame import page_context
 from ui.presentation import is_presenting
@@ -30,7 +30,7 @@ instrument = load_instrument(model.instrument_version)
 subdimension_ids = mx.resolve_subdimensions(matrix, {s.label: s.id for s in instrument.subdimensions})
 user_path = cache.user_db_path()
 token = cache.user_db_token(user_path)
-assessed = cache.assessed_cpts(user_path, token)  # cpts_id -> is_demo
+assessed = errors.user_data(lambda: cache.assessed_cpts(user_path, token), {})  # cpts_id -> is_demo
 
 with st.expander("Réglages : CPTS, coloration, mode présentation", expanded=not presenting):
     chosen = choose_cpts(context, "matrice", preferred_ids=sorted(c for c, demo in assessed.items() if demo)
@@ -48,7 +48,7 @@ if chosen.is_case_study:
     answers = case_answers.get(pf.case_study_letters().get(chosen.cpts_id)) if result is not None else None
     origin = "réponses publiées par la thèse (tableaux 4, 6 et 7), partielles"
 else:
-    history = cache.profile_history(user_path, token, chosen.cpts_id)
+    history = errors.user_data(lambda: cache.profile_history(user_path, token, chosen.cpts_id), [])
     if history:
         result, answers = history[-1].score_result, history[-1].answers
         demo = ", démonstration" if history[-1].is_demo else ""
@@ -68,7 +68,8 @@ elif mode == "peer_median":
     else:
         group = peer_groups.peer_group_of(cache.auto_evaluation_profiles(context.db_path, chosen.register_id,
                                                                          chosen.as_of), chosen.cpts_id)
-        peers = peer_groups.peer_comparison(group, cache.peer_results(user_path, token, group.cpts_ids),
+        peers = peer_groups.peer_comparison(group, errors.user_data(lambda: cache.peer_results(user_path, token,
+                                                                                               group.cpts_ids), []),
                                             model.version, model.min_peers)
         if peers.is_shown:
             scores = mv.peer_subdimension_scores(peers.medians)
@@ -76,8 +77,8 @@ elif mode == "peer_median":
             st.info(f"{peers.message[0].upper()}{peers.message[1:]}.")
         caption = f"Pairs de « {chosen.name} » : {peers.message}"
 else:
-    distribution, used, used_demo, other = cache.matrix_national_distribution(user_path, token, model.version,
-                                                                               model.min_peers)
+    distribution, used, used_demo, other = errors.user_data(
+        lambda: cache.matrix_national_distribution(user_path, token, model.version, model.min_peers), ({}, 0, 0, 0))
     scores = {sid: d.median for sid, d in distribution.items()}
     demo = f", dont {used_demo} de démonstration" if used_demo else ""
     other_text = f" ; {other} notée(s) avec un autre modèle, non comptée(s)" if other else ""

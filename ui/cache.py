@@ -7,6 +7,9 @@ domain values; the database path is part of every key so tests using other datab
 
 from __future__ import annotations
 
+import os
+import threading
+
 import duckdb
 import pandas as pd
 import streamlit as st
@@ -21,6 +24,45 @@ def _connection(db_path: str) -> duckdb.DuckDBPyConnection:
 
 def db_path() -> str:
     return str(config.database_path())
+
+
+# --- a rebuilt database is noticed ------------------------------------------------------------------
+# A build or an import replaces the file by renaming a new one over it (observatory.write_lock), so the
+# file's identity (inode, size, modification time) changes. Each run compares it with the identity this
+# process last saw; on a change, every cache is dropped and the connection reopened on the new file.
+
+
+class _SeenFiles:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.stamps: dict[str, tuple[int, int, int] | None] = {}
+
+
+@st.cache_resource(show_spinner=False)
+def _seen_files() -> _SeenFiles:
+    return _SeenFiles()
+
+
+def _file_stamp(path: str) -> tuple[int, int, int] | None:
+    try:
+        stat = os.stat(path)
+    except OSError:
+        return None
+    return stat.st_ino, stat.st_size, stat.st_mtime_ns
+
+
+def reload_if_rebuilt(path: str) -> bool:
+    """True (after dropping every cache) when the database file changed since this process last looked."""
+    seen = _seen_files()
+    stamp = _file_stamp(path)
+    with seen.lock:
+        previous = seen.stamps.get(path, stamp)
+        seen.stamps[path] = stamp
+    if previous == stamp:
+        return False
+    st.cache_data.clear()
+    _connection.clear()  # the old connection keeps the replaced file open until its last cursor closes
+    return True
 
 
 def connection() -> duckdb.DuckDBPyConnection:

@@ -24,9 +24,9 @@ from observatory.coverage import (
     to_timestamp,
 )
 from observatory.indicators import format_number
-from observatory.safe_text import markdown_literal
 from observatory.readers.cog import SOURCE_ID as POPULATION_SOURCE_ID
 from observatory.readers.geometry import SOURCE_ID as GEOMETRY_SOURCE_ID
+from observatory.safe_text import markdown_literal
 from ui.navigation import PAGES, PageSpec
 
 # The time control starts in January 2019, the year of the interprofessional agreement (ACI) that funds CPTS.

@@ -140,6 +140,11 @@ def render_assessment(chosen, view: pf.AssessmentView | None) -> None:
     auto_evaluation_link(chosen)
 
 
+def render_assessment_unavailable() -> None:
+    st.subheader("Auto-évaluation")
+    st.info("Les auto-évaluations ne peuvent pas être lues pour l'instant (voir le message en haut de la page).")
+
+
 def render_case_study_assessment(result: ScoreResult | None, radars) -> None:
     st.subheader("Auto-évaluation (réponses publiées)")
     if result is None:

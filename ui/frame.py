@@ -12,6 +12,8 @@ import pandas as pd
 import streamlit as st
 
 from observatory.db import DatabaseMissingError
+from observatory.schema import SCHEMA_VERSION
+from observatory.storage_errors import OTHER_VERSION, StorageProblem
 from ui import cache
 
 _CONTEXT_KEY = "app_context"
@@ -37,10 +39,17 @@ def _register_label(row: pd.Series) -> str:
 def render_frame() -> AppContext | None:
     """Sidebar of every page. Returns ``None`` (after explaining why in French) when no database exists."""
     path = cache.db_path()
+    if cache.reload_if_rebuilt(path):
+        st.toast("La base de l'observatoire a été reconstruite ou un registre importé : données rechargées.",
+                 icon=":material/refresh:")
     try:
         registers = cache.registers(path)
     except DatabaseMissingError as error:
-        st.error(str(error))
+        st.error(str(error))  # our own sentence, with the configured path: no outside text
+        return None
+    built_with = cache.build_info(path).get("schema_version")
+    if built_with != SCHEMA_VERSION:
+        st.error(schema_mismatch(built_with).message)
         return None
     mapped = registers[registers["kind"] != "case_study"].reset_index(drop=True)
     if mapped.empty:
@@ -76,6 +85,15 @@ def render_frame() -> AppContext | None:
     )
     st.session_state[_CONTEXT_KEY] = context
     return context
+
+
+def schema_mismatch(built_with: str | None) -> StorageProblem:
+    return StorageProblem(
+        OTHER_VERSION,
+        f"La base de données de l'observatoire a été construite avec le schéma v{built_with or '?'}, cette version de "
+        f"l'application attend le schéma v{SCHEMA_VERSION} : reconstruisez-la avec `python -m observatory build` "
+        "(ou `make build`), puis rechargez la page.",
+    )
 
 
 def page_context() -> AppContext:

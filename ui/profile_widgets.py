@@ -17,7 +17,7 @@ import streamlit as st
 
 from observatory import url_params
 from observatory.safe_text import markdown_literal
-from ui import cache
+from ui import cache, errors
 from ui.frame import AppContext
 
 CPTS_PARAM = "cpts"
@@ -112,7 +112,9 @@ def choose_cpts(context: AppContext, key_prefix: str, preferred_ids: Sequence[st
 
 
 def ensure_demo_assessments(context: AppContext) -> None:
-    """The demo register's generated assessments in the user database (idempotent, once per process)."""
+    """The demo register's generated assessments in the user database (idempotent, once per process). A
+    store that cannot be written (locked, read-only...) is reported and the page goes on without them."""
     if context.is_demo:
-        cache.auto_evaluation_demo_loaded(cache.user_db_path(), context.db_path, context.register_id,
-                                          context.register_as_of or dt.date.today().isoformat())
+        errors.user_data(lambda: cache.auto_evaluation_demo_loaded(
+            cache.user_db_path(), context.db_path, context.register_id,
+            context.register_as_of or dt.date.today().isoformat()), 0)
