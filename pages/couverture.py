@@ -13,6 +13,7 @@ from observatory import exports, url_params
 from observatory.coverage import COUNTING_RULES, UNKNOWN_STAGE
 from observatory.indicators import catalogue_entry
 from observatory.maps import stage_styles
+from observatory.safe_text import markdown_literal
 from ui import cache
 from ui import couverture_widgets as cw
 from ui.frame import page_context
@@ -218,7 +219,7 @@ st.vega_lite_chart(
     spec=cache.couverture_coverage_chart(path, register_id, scale, area_code, end), width="stretch", theme=None
 )
 st.caption(
-    f"Courbes : calculées sur le registre « {context.register_name} » (état à la fin de chaque mois, de "
+    f"Courbes : calculées sur le registre « {markdown_literal(context.register_name)} » (état à la fin de chaque mois, de "
     f"janvier 2019 au {cw.format_date(end)}), pour les CPTS ayant au moins une commune dans la zone."
 )
 if published is not None:
