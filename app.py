@@ -3,7 +3,7 @@
 import streamlit as st
 
 from ui import errors
-from ui.frame import render_frame
+from ui.frame import frame_run, render_frame
 from ui.navigation import sections
 from ui.presentation import is_presenting
 from ui.static_assets import ensure_leaflet_assets
@@ -27,7 +27,7 @@ navigation = st.navigation(
     position="hidden" if presenting else "sidebar",
 )
 # Users never see a traceback: the frame and every page run guarded (French message, error logged).
-with errors.guarded():
+with frame_run(), errors.guarded():
     context = render_frame()
     if context is None:
         st.stop()

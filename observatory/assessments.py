@@ -310,10 +310,14 @@ class AssessmentStore:
         finally:
             _close(con)
 
+    def read_only_error(self) -> StoreUnavailableError:
+        """What every write raises when the file cannot be written (answers can still be read)."""
+        return StoreUnavailableError(diagnose(PermissionError("read-only file system"), STORE_LABEL))
+
     def _write(self, operation: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
         """Run ``operation`` in one transaction; re-run it (checks included) after a write-write conflict."""
         if getattr(self, "read_only", False):
-            raise StoreUnavailableError(diagnose(PermissionError("read-only file system"), STORE_LABEL))
+            raise self.read_only_error()
         for delay in (*_RETRY_DELAYS_S, None):
             try:
                 with self._transaction() as con:

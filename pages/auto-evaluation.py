@@ -37,6 +37,8 @@ st.markdown(
 model = load_scoring_model(latest_scoring_version())
 instrument = load_instrument(model.instrument_version)
 store = cache.assessment_store()
+if store.read_only:
+    st.warning(errors.explain(store.read_only_error()), icon=":material/lock:")
 author, author_problem = clean_name(st.session_state.get(AUTHOR_KEY) or "", max_length=80)
 author = None if author_problem is not None else (author or None)  # refused below, next to the field
 user_path = cache.user_db_path()

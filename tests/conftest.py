@@ -27,6 +27,26 @@ def _isolated_paths(tmp_path_factory: pytest.TempPathFactory):
             os.environ[key] = value
 
 
+@pytest.fixture(scope="session", autouse=True)
+def _pages_run_through_the_frame():
+    """AppTest resets Streamlit's legacy multipage flag at every run, so each run would first execute the
+    page script alone (``pages/`` exists) and ``ui.frame.page_context`` would rerun it through ``app.py``,
+    losing a pending button click on the way. A served app is in that state only until ``st.navigation``
+    first runs in the process (the browser tests cover that on a fresh server); AppTests model the steady
+    state: every page runs inside the frame."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    original = PagesManager.__init__
+
+    def init(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    PagesManager.__init__ = init
+    yield
+    PagesManager.__init__ = original
+
+
 @pytest.fixture(scope="session")
 def tiny_raw_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
     from tests.raw_fixture import make_raw_fixture

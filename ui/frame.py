@@ -6,6 +6,8 @@ stores the resulting :class:`AppContext`; pages call :func:`page_context` to rec
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 
 import pandas as pd
@@ -17,6 +19,7 @@ from observatory.storage_errors import OTHER_VERSION, StorageProblem
 from ui import cache
 
 _CONTEXT_KEY = "app_context"
+_ACTIVE_KEY = "frame_active"  # True while app.py runs: a page run without it is rerun through the frame
 REGISTER_PARAM = "registre"
 
 
@@ -96,16 +99,27 @@ def schema_mismatch(built_with: str | None) -> StorageProblem:
     )
 
 
+@contextmanager
+def frame_run() -> Iterator[None]:
+    """``app.py`` runs inside this: pages can tell whether the frame (and its error guard) is around them."""
+    st.session_state[_ACTIVE_KEY] = True
+    try:
+        yield
+    finally:
+        st.session_state[_ACTIVE_KEY] = False
+
+
 def page_context() -> AppContext:
     """The frame's context, for a page script.
 
-    Why the fallback: when a folder named ``pages/`` exists at server start, Streamlit runs its
-    legacy multipage mode until ``st.navigation`` has run once in the process, so a deep link on a
-    fresh server executes the page script alone, without ``app.py``. We then switch the process to
-    ``st.navigation`` mode and rerun, which runs ``app.py`` (the frame) and lands on the same page.
+    Why the fallback: when a folder named ``pages/`` exists, Streamlit runs its legacy multipage mode
+    until ``st.navigation`` has run once in the process (and AppTest resets that at every run), so a
+    page script may run alone, without ``app.py``: without the register choice, the banner and the
+    error guard. We then switch the process to ``st.navigation`` mode and rerun, which runs ``app.py``
+    (the frame) and lands on the same page.
     """
     context = st.session_state.get(_CONTEXT_KEY)
-    if context is None:
+    if context is None or not st.session_state.get(_ACTIVE_KEY):
         from streamlit.runtime.pages_manager import PagesManager
 
         PagesManager.uses_pages_directory = False
