@@ -105,9 +105,23 @@ def _displayable(text: object, max_length: int) -> str:
     return shorten(_SPACES.sub(" ", value).strip(), max_length)
 
 
+# Streamlit's Markdown turns some plain text into links or icons *after* parsing, on the text itself
+# (GFM autolink literals: « http://… », « www.… », « a@b.fr »; « :shortcode: » emoji and icons), so
+# backslashes cannot stop it. A word joiner (U+2060, invisible, zero width) after « : » and « @ » and
+# inside « www. » breaks those patterns; the reader sees the same text.
+_WORD_JOINER = "\u2060"
+_WWW = re.compile(r"(?i)(www)(\.)")
+
+
+def _unlinkable(text: str) -> str:
+    text = text.replace(":", ":" + _WORD_JOINER).replace("@", "@" + _WORD_JOINER)
+    return _WWW.sub(lambda m: m.group(1) + _WORD_JOINER + m.group(2), text)
+
+
 def markdown_literal(text: object, max_length: int = MAX_DISPLAY_LENGTH) -> str:
-    """``text`` as Markdown source that renders exactly as the text (one line, cut at ``max_length``)."""
-    return "".join("\\" + c if c in _PUNCTUATION else c for c in _displayable(text, max_length))
+    """``text`` as Markdown source that renders exactly as the text (one line, cut at ``max_length``):
+    no link, image, emphasis, directive, formula, HTML, autolink or emoji can come out of it."""
+    return "".join("\\" + c if c in _PUNCTUATION else c for c in _unlinkable(_displayable(text, max_length)))
 
 
 def html_literal(text: object, max_length: int = MAX_DISPLAY_LENGTH) -> str:

@@ -35,8 +35,9 @@ def markdown_sources(at: AppTest) -> list[str]:
 
 
 def rendered(markdown: str) -> str:
-    """What a reader sees of escaped punctuation: ``\\(`` shows as ``(`` (CommonMark backslash escapes)."""
-    return _BACKSLASH_ESCAPE.sub(r"\1", markdown)
+    """What a reader sees of escaped text: ``\\(`` shows as ``(`` (CommonMark backslash escapes), and the word
+    joiners that stop autolinks (observatory.safe_text) are invisible."""
+    return _BACKSLASH_ESCAPE.sub(r"\1", markdown).replace("\u2060", "")  # and the invisible word joiners
 
 
 def all_text(at: AppTest) -> str:

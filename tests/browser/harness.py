@@ -35,6 +35,18 @@ ARTIFACTS = REPO_ROOT / "test-artifacts"
 ALLOWED_404_SUFFIXES = ("/_stcore/health", "/_stcore/host-config")
 
 
+LOCAL_HOSTS = ("127.0.0.1", "localhost")
+
+
+def _is_local(url: str) -> bool:
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    if parts.scheme in ("data", "blob", "about", "chrome", "chrome-extension"):
+        return True
+    return parts.hostname in LOCAL_HOSTS and parts.port != 9  # port 9: the « outside » address of the tests
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -82,6 +94,7 @@ class BrowserLog:
     page_errors: list[str] = field(default_factory=list)
     failed_responses: list[tuple[int, str]] = field(default_factory=list)
     failed_requests: list[str] = field(default_factory=list)  # network failures, with their URL
+    outside_requests: list[str] = field(default_factory=list)  # any request to a host other than the app's
 
     def unexpected(self) -> list[str]:
         bad_responses = [
@@ -95,7 +108,7 @@ class BrowserLog:
         extra_resource_errors = resource_errors[allowed_404:]
         return bad_responses + other_errors + extra_resource_errors + self.page_errors + [
             f"requête échouée : {url}" for url in self.failed_requests
-        ]
+        ] + [f"requête vers un autre hôte que l'application : {url}" for url in self.outside_requests]
 
 
 @contextmanager
@@ -116,6 +129,8 @@ def browser_page(width: int = 1400, height: int = 1000):
         page.on("pageerror", lambda e: log.page_errors.append(str(e)))
         page.on("response", lambda r: log.failed_responses.append((r.status, r.url)) if r.status >= 400 else None)
         page.on("requestfailed", lambda r: log.failed_requests.append(f"{r.url} ({r.failure})"))
+        # The observatory works with no outside traffic: every request must go to the app's own server.
+        context.on("request", lambda r: None if _is_local(r.url) else log.outside_requests.append(r.url))
         try:
             yield page, log
         finally:
