@@ -94,6 +94,12 @@ def shorten(text: str, max_length: int = MAX_DISPLAY_LENGTH) -> str:
     return text if len(text) <= max_length else text[: max_length - 1].rstrip() + "…"
 
 
+def plain_text(text: object, max_length: int = MAX_DISPLAY_LENGTH) -> str:
+    """One line, no control or invisible character, at most ``max_length`` characters: for a terminal or a
+    log (an escape sequence in a file must not drive the console that prints the import report)."""
+    return _displayable(text, max_length)
+
+
 def _displayable(text: object, max_length: int) -> str:
     """One line, no control or invisible character, at most ``max_length`` characters."""
     value = "" if text is None else str(text)

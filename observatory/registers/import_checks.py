@@ -31,7 +31,7 @@ from observatory.registers.import_values import (
     register_id_for,
     stage_lookup,
 )
-from observatory.safe_text import clean_name
+from observatory.safe_text import clean_name, plain_text
 
 MAX_LINES_SHOWN = 15
 
@@ -168,7 +168,7 @@ class _Checker:
             )
         if self.options.region_code and self.options.region_code not in self.region_names:
             self.error(
-                f"région « {self.options.region_code} » inconnue (--region attend un code INSEE de région, ex. 93)"
+                f"région « {plain_text(self.options.region_code, 40)} » inconnue (--region attend un code INSEE de région, ex. 93)"
             )
         self.columns, ignored = match_columns(self.raw.headers)
         missing = [f for f in REQUIRED_FIELDS if f not in self.columns]

@@ -38,7 +38,7 @@ from observatory.registers.import_geometry import dissolved_contours
 from observatory.registers.import_reading import ReadError, read_register_file
 from observatory.registers.import_report import ImportOutcome, format_report
 from observatory.registers.import_values import register_id_for
-from observatory.safe_text import clean_name
+from observatory.safe_text import clean_name, plain_text
 from observatory.store import insert_frame
 from observatory.write_lock import WriteLockTimeout, exclusive_write
 
@@ -258,7 +258,7 @@ def _import_locked(
             name.strip(), region_code.strip() if region_code else None, parse_as_of(as_of, file_path), strict
         )
     except ValueError:
-        return refused(f"date de référence --as-of « {as_of} » invalide (format attendu : AAAA-MM-JJ)")
+        return refused(f"date de référence --as-of « {plain_text(as_of, 40)} » invalide (format attendu : AAAA-MM-JJ)")
     try:
         con = duckdb.connect(str(db_path), read_only=True)
         try:
