@@ -30,7 +30,7 @@ import shapely
 from observatory import funding
 from observatory.assessments import Assessment
 from observatory.charts import FRENCH_LOCALE
-from observatory.coverage import CoverageSnapshot, size_class_labels, to_timestamp
+from observatory.coverage import CoverageSnapshot, to_timestamp
 from observatory.indicators import IndicatorFrame, format_number, indicator_by_territory
 from observatory.instrument import Instrument, ScoringModel
 from observatory.peers import PeerComparison
@@ -144,7 +144,7 @@ def profile_identity(
     ars = _none_if_missing(cpts.get("ars_stage_code"))
     ars_label = stage_label(ars) if ars else None
     equivalent = stage_label(national_stage_of_ars(ars)) if ars and stage == UNKNOWN_STAGE else None
-    klass = funding.size_class(population) if population is not None else None
+    klass = funding.size_class_or_none(population)
     region = departement_regions.get(str(main_dept)) if main_dept else None
     if region is None and dept_codes:
         region = departement_regions.get(dept_codes[0])
@@ -165,7 +165,7 @@ def profile_identity(
         population_count=population,
         population_source=population_source,
         size_class=klass,
-        size_class_label=size_class_labels().get(klass, "non déterminée (population inconnue)") if klass else
+        size_class_label=funding.size_class_labels().get(klass, "non déterminée (population inconnue)") if klass else
         "non déterminée (population inconnue)",
         communes_count=communes,
         departements=tuple(f"{c} – {departement_names[c]}" if c in departement_names else c for c in dept_codes),
@@ -437,7 +437,7 @@ def funding_views(population: int | None, missions: Sequence[str] | None, as_of=
             in_force = funding.grid_for_date(_as_date(as_of)).grid_id
         except funding.FundingError:
             in_force = None
-    klass = funding.size_class(population) if population is not None else None
+    klass = funding.size_class_or_none(population)
     labels = {code: m.label for code, m in catalogue.missions.items()}
     views = []
     for grid in catalogue.grids.values():

@@ -245,23 +245,6 @@ def test_cpts_summary(frames):
     assert table.loc["demo-test-b", "Communes partagées"] == 0  # Gamma has not started yet: no overlap
 
 
-@pytest.mark.parametrize(
-    "population, expected",
-    [(0, 1), (39_999, 1), (40_000, 2), (79_999, 2), (80_000, 3), (175_000, 3), (175_001, 4), (2_000_000, 4),
-     (None, None), (float("nan"), None)],
-)  # fmt: skip
-def test_size_class_boundaries(population, expected):
-    assert cov.size_class(population) == expected
-    vector = cov.size_classes(pd.Series([population], dtype="float64"))
-    assert (None if pd.isna(vector.iloc[0]) else int(vector.iloc[0])) == expected
-
-
-def test_size_class_labels_come_from_the_aci_grid_file():
-    grids = json.loads((DATA_DIR / "aci_grids.json").read_text(encoding="utf-8"))
-    assert set(cov.size_class_labels()) == {c["size_class"] for c in grids["size_classes"]["classes"]}
-    assert cov.size_class_labels()[1].startswith("Taille 1")
-
-
 def test_stage_counts_over_time(frames):
     cpts, _ = frames["demo"]
     counts = cov.stage_counts_over_time(cpts, ["2022-12-31", "2018-01-01"])

@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from observatory.assessments import AssessmentStore
+from observatory.funding import size_class
 from observatory.demo_assessments import (
     generate_demo_assessments,
     load_case_study_answers,
@@ -36,7 +37,7 @@ def make_register(n: int = 160, seed: int = 7) -> pd.DataFrame:
         ps = li + timedelta(days=rng.randint(100, 500)) if li and rng.random() < 0.8 else None
         aci = ps + timedelta(days=rng.randint(30, 200)) if ps and rng.random() < 0.85 else None
         pop = rng.randint(12_000, 260_000)
-        size = 1 if pop < 40_000 else 2 if pop < 80_000 else 3 if pop < 175_000 else 4
+        size = size_class(pop)
         rows.append({"cpts_id": f"demo:{i:03d}", "name": f"CPTS fictive {i}", "aci_date": aci, "health_project_date": ps,
                      "letter_of_intent_date": li, "preproject_date": pre, "population_count": pop, "size_class": f"taille_{size}"})
     # one CPTS whose first stage is after the reference date: never assessed
