@@ -427,9 +427,12 @@ class FundingView:
     notes: tuple[str, ...]
 
 
-def funding_views(population: int | None, missions: Sequence[str] | None, as_of=None) -> list[FundingView]:
+def funding_views(
+    population: int | None, missions: Sequence[str] | None, as_of=None, member_count: int | None = None
+) -> list[FundingView]:
     """One view per dated grid (oldest first): every component with its amount for the size class and
-    whether it counts in this CPTS's ceiling."""
+    whether it counts in this CPTS's ceiling; a grid bonus (size 4, 100 members) counts when
+    ``member_count`` meets it, and is named in the notes otherwise."""
     catalogue = funding.load_grids()
     in_force = None
     if as_of is not None:
@@ -441,7 +444,7 @@ def funding_views(population: int | None, missions: Sequence[str] | None, as_of=
     labels = {code: m.label for code, m in catalogue.missions.items()}
     views = []
     for grid in catalogue.grids.values():
-        breakdown = funding.funding_ceiling(population, list(missions), grid.grid_id) if (
+        breakdown = funding.funding_ceiling(population, list(missions), grid.grid_id, member_count) if (
             klass is not None and missions is not None) else None
         counted = {line.component_code: line.amount_eur for line in breakdown.lines} if breakdown else {}
         rows = []
@@ -463,6 +466,19 @@ def funding_views(population: int | None, missions: Sequence[str] | None, as_of=
                     fr_euros(c.amounts_eur[klass]) if klass else "taille inconnue",
                 "Compté dans le plafond": kept,
             })
+        for bonus in grid.bonuses:
+            if klass not in bonus.size_classes:
+                continue
+            if bonus.bonus_code in counted:
+                kept = "oui"
+            elif member_count is None:
+                kept = f"non (nombre de membres non renseigné ; au moins {bonus.min_members} requis)"
+            else:
+                kept = f"non ({member_count} membres, au moins {bonus.min_members} requis)"
+            rows.append({
+                "Composante": bonus.label, "Mission": "—",
+                f"Montant annuel maximal (taille {klass})": fr_euros(bonus.amount_eur), "Compté dans le plafond": kept,
+            })  # fmt: skip
         maximum = grid.published_maximum_eur[klass] if klass else None
         if klass is None:
             status = "Plafond non calculable : population couverte inconnue, donc taille ACI inconnue."
@@ -482,7 +498,8 @@ def funding_views(population: int | None, missions: Sequence[str] | None, as_of=
             grid_id=grid.grid_id, grid_label=grid.label, source=grid.source, source_date=grid.source_date,
             valid_from=grid.valid_from, is_in_force=grid.grid_id == in_force, size_class=klass,
             total_eur=breakdown.total_eur if breakdown else None, maximum_eur=maximum, status=status,
-            components=pd.DataFrame(rows), notes=(grid.ceiling_rule, *grid.notes),
+            components=pd.DataFrame(rows),
+            notes=(grid.ceiling_rule, *grid.notes, *(f"{b.label} : {b.source} {b.note}" for b in grid.bonuses)),
         ))
     return views
 

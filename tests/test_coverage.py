@@ -303,6 +303,21 @@ def test_published_stage_counts_add_up_to_the_published_total(date_text, total_i
     assert parts == figures.set_index("figure_id").loc[total_id, "value"]
 
 
+def test_senate_may_2025_stage_counts_are_consistent_with_its_total():
+    """« Plus de 800 CPTS validées ou en cours de validation » = 700 ACI + 24 projets + 85 lettres."""
+    by_id = cov.published_national_figures().set_index("figure_id")
+    parts = sum(by_id.loc[f"senat-2025-05-{s}", "value"] for s in ("aci", "negociation", "lettre"))
+    assert by_id.loc["senat-2025-05-total", "qualifier"] == "plus de" and parts >= by_id.loc["senat-2025-05-total", "value"]
+
+
+def test_published_payments_are_sourced_money_figures():
+    figures = cov.published_national_figures()
+    paid = figures[figures["measure"] == "aci_paid_eur"].set_index("figure_id")
+    assert paid.loc["senat-2023-paid", "value"] == 121_000_000 and paid.loc["cnam-2024-paid", "value"] == 170_000_000
+    assert (paid["unit"] == "euros").all() and paid["definition"].str.contains("versé|investi").all()
+    assert list(paid["date"].dt.year) == sorted(paid["date"].dt.year)
+
+
 def test_national_counts_validation_names_the_problem():
     bad = {"measures": {"cpts_count": "x"}, "stages": {"aci": "x"}, "figures": [
         {"figure_id": "a", "measure": "cpts_count", "stage": "aci", "value": -1, "qualifier": None, "unit": "CPTS",

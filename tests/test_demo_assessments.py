@@ -12,13 +12,13 @@ import pandas as pd
 import pytest
 
 from observatory.assessments import AssessmentStore
-from observatory.funding import size_class
 from observatory.demo_assessments import (
     generate_demo_assessments,
     load_case_study_answers,
     load_demo_into_store,
     stage_at,
 )
+from observatory.funding import size_class
 from observatory.instrument import INSTRUMENT_DIR, load_instrument, load_scoring_model
 from observatory.scoring import score_assessment, validate_answers
 

@@ -12,6 +12,7 @@ from collections.abc import Mapping
 import pandas as pd
 import streamlit as st
 
+from observatory import spreadsheet
 from observatory.coverage import (
     COUNTING_RULES,
     NATIONAL_STAGES,
@@ -168,9 +169,8 @@ def register_source_text(register_name: str, is_demo: bool, kind: str, as_of: st
 
 
 def csv_bytes(frame: pd.DataFrame) -> bytes:
-    """CSV that Excel opens correctly in French: « ; » separator, decimal comma, UTF-8 with BOM."""
-    text = frame.to_csv(sep=";", index=False, decimal=",", lineterminator="\r\n")
-    return ("\ufeff" + text).encode("utf-8")
+    """CSV that Excel opens correctly in French, every text cell made safe (``observatory.spreadsheet``)."""
+    return spreadsheet.csv_bytes(frame)
 
 
 def stage_labels_in_order(labels: Mapping[str, str], with_unknown: bool) -> list[tuple[str, str]]:
