@@ -646,6 +646,12 @@ def validate_national_counts(data: dict) -> list[str]:
     return errors
 
 
+def left_out_national_figures(path: Path | None = None) -> list[dict[str, str]]:
+    """Candidate figures not kept because no consultable source confirmed them (« candidate », « reason »)."""
+    data = json.loads(Path(path or NATIONAL_COUNTS_PATH).read_text(encoding="utf-8"))
+    return [{"candidate": str(x["candidate"]), "reason": str(x["reason"])} for x in data.get("left_out", [])]
+
+
 def published_national_figures(path: Path | None = None) -> pd.DataFrame:
     """Published national figures as a frame (with a parsed ``date`` and French ``measure_label`` and
     ``stage_label``); raises ValueError naming the problems if the file is invalid."""

@@ -144,3 +144,8 @@ def national_totals(
 def published_payments() -> pd.DataFrame:
     figures = cache.couverture_published_figures()
     return figures[figures["measure"] == "aci_paid_eur"].sort_values("date").reset_index(drop=True)
+
+
+@st.cache_data(show_spinner=False)
+def left_out_figures() -> list[dict[str, str]]:
+    return _coverage.left_out_national_figures()
