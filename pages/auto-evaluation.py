@@ -7,8 +7,8 @@ import streamlit as st
 
 from observatory import self_assessment as sa
 from observatory.assessments import ConcurrentEditError
-from observatory.funding import size_class_labels, size_class_or_none
 from observatory.demo_assessments import load_case_study_answers
+from observatory.funding import size_class_labels, size_class_or_none
 from observatory.instrument import latest_scoring_version, load_instrument, load_scoring_model
 from observatory.radar import radar_chart
 from observatory.scoring import InvalidAnswersError, score_assessment, validate_answers

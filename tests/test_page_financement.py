@@ -16,29 +16,19 @@ from streamlit.testing.v1 import AppTest
 from observatory import config
 from observatory.indicators import format_number
 from tests.apphelpers import all_text, run_page
-from tests.factories import DEMO_REGISTER_ID, IMPORTED_REGISTER_ID, make_analytical_db
+from tests.factories import IMPORTED_REGISTER_ID
+from tests.funding_fixtures import ALPHA, BETA, GAMMA, SOCLES, make_funding_db
 
 PAGE = "pages/financement.py"
 GRIDS = json.loads((config.DATA_DIR / "aci_grids.json").read_text(encoding="utf-8"))
 GRID_2022, GRID_SEED = "aci-2022-avenant2", "aci-seed-003"
-SOCLES = ["acces_soins", "parcours", "prevention", "crise_sanitaire"]
-ALPHA, BETA, GAMMA = (f"{DEMO_REGISTER_ID}-{s}" for s in "abc")
 
 
 @pytest.fixture()
 def fin_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     import streamlit as st
 
-    path = make_analytical_db(tmp_path / "observatoire.duckdb")
-    con = duckdb.connect(str(path))
-    try:
-        con.execute("UPDATE cpts SET health_project_date = DATE '2021-09-01', aci_date = DATE '2022-02-01' "
-                    "WHERE cpts_id = ?", [BETA])
-        for cpts_id in (ALPHA, BETA, GAMMA):
-            for mission in SOCLES:
-                con.execute("INSERT INTO cpts_missions VALUES (?, ?, DATE '2023-01-31')", [cpts_id, mission])
-    finally:
-        con.close()
+    path = make_funding_db(tmp_path / "observatoire.duckdb")
     monkeypatch.setenv(config.ENV_DB, str(path))
     monkeypatch.setenv(config.ENV_USER_DB, str(tmp_path / "evaluations.duckdb"))
     st.cache_data.clear()

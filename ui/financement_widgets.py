@@ -37,6 +37,23 @@ def eur2(amount) -> str:
     return "n.d." if amount is None or pd.isna(amount) else f"{format_number(float(amount), 2)} €"
 
 
+PLAIN_NUMBER_COLUMNS = frozenset({"Année"})
+
+
+def show_table(frame: pd.DataFrame, where=st) -> None:
+    """A table with French numbers (narrow space for thousands, decimal comma) and « — » where a value is
+    missing; the data behind (sorting, exports) stays numeric."""
+    formats = {}
+    for column in frame.columns:
+        values = frame[column]
+        if column in PLAIN_NUMBER_COLUMNS or not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+            continue
+        known = values.dropna()
+        decimals = 0 if known.empty or (known.astype("float64") % 1 == 0).all() else 2
+        formats[column] = lambda v, d=decimals: format_number(float(v), d)
+    where.dataframe(frame.style.format(na_rep="—").format(formats, na_rep="—"), hide_index=True, width="stretch")
+
+
 def hypotheses_text(assumptions: fa.Assumptions) -> str:
     grid = funding.load_grids().grids[assumptions.grid_id]
     unknown = " ; CPTS au stade inconnu comptées comme signataires (hypothèse)" if assumptions.unknown_stage_as_aci else ""
@@ -82,18 +99,18 @@ def render_overview(tables: dict, rows: pd.DataFrame, area_name: str, assumption
     stage_tab, mission_tab, grid_tab, without_tab, all_tab = st.tabs(
         ["Par stade", "Par mission", "Par grille", f"Sans ACI ({totals.without_aci_count})", "Toutes les CPTS"]
     )
-    stage_tab.dataframe(tables["by_stage"], hide_index=True, width="stretch")
+    show_table(tables["by_stage"], stage_tab)
     stage_tab.caption(fa.CEILING_RULES[1])
-    mission_tab.dataframe(tables["by_component"], hide_index=True, width="stretch")
+    show_table(tables["by_component"], mission_tab)
     mission_tab.caption("Somme, sur les CPTS ayant un plafond, de chaque ligne de la grille qu'elles reçoivent.")
-    grid_tab.dataframe(tables["by_grid"], hide_index=True, width="stretch")
+    show_table(tables["by_grid"], grid_tab)
     grid_tab.caption("Mêmes CPTS, mêmes missions, sous chaque grille datée : les deux grilles sont réelles et "
                      "aucune n'écrase l'autre.")
     without = rows[~rows["has_aci"]]
-    without_tab.dataframe(cpts_display(without, stage_labels)[["CPTS", "Stade à la date", "ACI", "Population",
-                                                               "Taille ACI"]], hide_index=True, width="stretch")
+    show_table(cpts_display(without, stage_labels)[["CPTS", "Stade à la date", "ACI", "Population", "Taille ACI"]],
+               without_tab)
     without_tab.caption("CPTS actives sans ACI signé à la date : montrées à part, sans plafond.")
-    all_tab.dataframe(cpts_display(rows, stage_labels), hide_index=True, width="stretch")
+    show_table(cpts_display(rows, stage_labels), all_tab)
 
 
 # --- thresholds -------------------------------------------------------------------------------------
@@ -136,14 +153,16 @@ def render_thresholds(tables: dict, spec: dict, outside: int) -> None:
     largest = mergers["loss_eur"].max() if len(mergers) else None
     cols[1].metric("Plus forte perte d'une fusion de deux CPTS", eur(largest),
                    help="Deux plafonds séparés moins le plafond de la CPTS fusionnée (même département).")
-    cols[2].metric("Fusions qui feraient perdre", format_number(int((mergers["loss_eur"] > 0).sum()), 0),
-                   help=f"Sur {len(mergers)} paires de CPTS ayant un plafond et partageant un département.")
+    median = mergers["loss_eur"].median() if len(mergers) else None
+    cols[2].metric("Perte médiane d'une fusion de deux CPTS", eur(median),
+                   help=f"Sur les {len(mergers)} paires de CPTS ayant un plafond et partageant un département ; "
+                   f"{int((mergers['loss_eur'] > 0).sum())} feraient perdre.")  # fmt: skip
     if len(near):
         st.markdown("**CPTS proches d'une limite de taille**")
-        st.dataframe(near_display(near), hide_index=True, width="stretch")
+        show_table(near_display(near))
     if len(mergers):
         st.markdown(f"**Les {min(TOP, len(mergers))} fusions les plus coûteuses** (paires du même département)")
-        st.dataframe(merger_display(mergers.head(TOP)), hide_index=True, width="stretch")
+        show_table(merger_display(mergers.head(TOP)))
     with st.expander("Pourquoi ces seuils comptent (thèse)"):
         st.markdown(THESIS_QUOTE)
         st.markdown("La thèse propose de moduler le financement selon les besoins, « selon une logique "
@@ -163,7 +182,7 @@ def render_focus(row: pd.Series, views: list[FundingView], stage_code: str | Non
                     f"à {format_number(abs(gap), 1)} % {'au-dessus' if gap >= 0 else 'en dessous'} de la limite de "
                     f"{format_number(limit, 0)} habitants.")  # fmt: skip
     labels = {code: m.label for code, m in funding.load_grids().missions.items()}
-    fiche_widgets.render_funding(views, tuple(row["missions"]), labels, stage_code)
+    fiche_widgets.render_funding(views, tuple(row["missions"]), labels, stage_code, title=None)
 
 
 # --- scenario ---------------------------------------------------------------------------------------
@@ -172,7 +191,7 @@ def render_focus(row: pd.Series, views: list[FundingView], stage_code: str | Non
 def render_scenario(result: dict) -> None:
     st.markdown(markdown_literal(result["description"], max_length=400))
     st.markdown("**CPTS concernées, avant et après**")
-    st.dataframe(result["comparison"], hide_index=True, width="stretch")
+    show_table(result["comparison"])
     before, after = result["population_before"], result["population_after"]
     if before == after:
         st.caption(f"Population des CPTS concernées conservée : {format_number(before, 0)} habitants avant et après.")
@@ -180,7 +199,7 @@ def render_scenario(result: dict) -> None:
         st.caption(f"Population des CPTS concernées : {format_number(before, 0)} avant, {format_number(after, 0)} "
                    "après (une commune revendiquée par deux CPTS ne compte plus qu'une fois).")
     st.markdown("**Couverture de la zone, avant et après**")
-    st.dataframe(result["coverage"], hide_index=True, width="stretch")
+    show_table(result["coverage"])
     st.caption("Fusion : la CPTS fusionnée couvre l'union des territoires, au stade le plus avancé de ses membres, "
                "avec l'union de leurs missions. Scission : une nouvelle CPTS hérite du stade et des missions de la CPTS "
                "d'origine ; une CPTS voisine garde les siens. Couverture et zones blanches recalculées comme sur la "
@@ -194,13 +213,14 @@ def render_allocation(allocation: al.Allocation, need_label: str | None) -> pd.D
     st.latex(al.FORMULA_LATEX)
     need = allocation.need
     if need is None:
-        st.markdown("Avec m_i = 1 pour toutes : chaque CPTS reçoit la même somme par habitant. T est la somme des "
-                    "plafonds de la grille sur les CPTS de la zone qui en ont un ; P_i la population de son territoire.")
+        st.markdown("Avec $m_i = 1$ pour toutes : chaque CPTS reçoit la même somme par habitant. $T$ est la somme des "
+                    "plafonds de la grille sur les CPTS de la zone qui en ont un ; $P_i$ la population de son territoire.")
     else:
         st.latex(al.MULTIPLIER_LATEX[need.direction] + rf",\quad R = {format_number(need.reference, 2)},\ "
                  rf"\alpha = {format_number(need.intensity, 1)}")
-        st.markdown(f"V_i : {markdown_literal(need.label)} ({need.year}) sur le territoire de la CPTS ; R : la même "
-                    "valeur sur l'ensemble de leurs communes. Une CPTS sans valeur garde m_i = 1.")
+        st.markdown(f"$V_i$ : {markdown_literal(need.label)} ({need.year}) sur le territoire de la CPTS ; $R$ : la "
+                    "même valeur sur l'ensemble de leurs communes ; $\\alpha$ : l'intensité. Une CPTS sans valeur "
+                    "garde $m_i = 1$.")
     cols = st.columns(4)
     cols[0].metric("Enveloppe répartie (T)", eur(allocation.total_eur))
     cols[1].metric("Gini par habitant — grille", format_number(allocation.gini_grid, 3),
@@ -209,16 +229,15 @@ def render_allocation(allocation: al.Allocation, need_label: str | None) -> pd.D
     cols[2].metric("Gini par habitant — alternative", format_number(allocation.gini_alternative, 3))
     cols[3].metric("Gagnantes / perdantes", f"{allocation.winners_count} / {allocation.losers_count}")
     table = al.allocation_display(allocation.table, need_label)
-    winners, losers = st.columns(2)
-    winners.markdown(f"**Les {TOP} qui gagnent le plus**")
-    winners.dataframe(table.head(TOP)[["CPTS", "Population", "Plafond de la grille (€)", "Répartition alternative (€)",
-                                       "Écart (€)"]], hide_index=True, width="stretch")  # fmt: skip
-    losers.markdown(f"**Les {TOP} qui perdent le plus**")
-    losers.dataframe(table.tail(TOP).iloc[::-1][["CPTS", "Population", "Plafond de la grille (€)",
-                                                 "Répartition alternative (€)", "Écart (€)"]],
-                     hide_index=True, width="stretch")  # fmt: skip
+    shown = ["CPTS", "Population", "Grille, par habitant (€)", "Alternative, par habitant (€)",
+             "Plafond de la grille (€)", "Répartition alternative (€)", "Écart (€)", "Écart (%)"]  # fmt: skip
+    gains, losses = table[table["Écart (€)"] > 0], table[table["Écart (€)"] < 0]
+    st.markdown(f"**Les {min(TOP, len(gains))} qui gagnent le plus**")
+    show_table(gains.head(TOP)[shown])
+    st.markdown(f"**Les {min(TOP, len(losses))} qui perdent le plus**")
+    show_table(losses.tail(TOP).iloc[::-1][shown])
     with st.expander(f"Toutes les CPTS ({len(table)})"):
-        st.dataframe(table, hide_index=True, width="stretch")
+        show_table(table)
     return table
 
 
@@ -243,7 +262,7 @@ def render_national(totals: fa.AreaTotals | None, payments: pd.DataFrame, regist
                   help=f"{totals.aci_count} CPTS avec un plafond ; {fa.CEILING_RULES[0]}")
         st.caption(register_text + (" Ce total porte sur des CPTS fictives : il ne se compare pas aux montants "
                                     "réels." if is_demo else ""))
-    st.dataframe(payments_display(payments), hide_index=True, width="stretch")
+    show_table(payments_display(payments))
     st.caption("L'application calcule des plafonds à 100 % d'atteinte des indicateurs, à une date, pour les CPTS du "
                "registre ; les montants publiés sont des sommes versées sur une année, dont la part variable dépend "
                "de l'atteinte réelle et le périmètre de la source. Les deux ne mesurent pas la même chose.")
