@@ -167,7 +167,7 @@ def _row(situation: str, name: str, population, size_class, ceiling) -> dict:
     amount = None if ceiling is None or pd.isna(ceiling) else round(float(ceiling))
     return {
         "Situation": situation, "CPTS": name, "Population": pop,
-        "Taille ACI": None if size_class is None or pd.isna(size_class) else f"Taille {int(size_class)}",
+        "Taille ACI": "—" if size_class is None or pd.isna(size_class) else f"Taille {int(size_class)}",
         "Plafond annuel (€)": amount,
         "Plafond par habitant (€)": round(amount / pop, 2) if amount is not None and pop else None,
     }  # fmt: skip

@@ -92,9 +92,9 @@ def test_departement_view_totals_by_stage_and_the_threshold_chart(fin_env):
     assert at.title[0].value == "Financement des CPTS" and "Démonstration" in text
     pop_a, pop_b = population(fin_env, ALPHA), population(fin_env, BETA)
     expected = ceiling(GRID_2022, pop_a, SOCLES) + ceiling(GRID_2022, pop_b, SOCLES)
-    assert metric(at, "CPTS signataires de l'ACI") == "2 / 2"
-    assert metric(at, "Plafond annuel total") == euros(expected)
-    assert metric(at, "Habitants couverts par ces CPTS") == format_number(population(fin_env, ALPHA, BETA), 0)
+    assert metric(at, "CPTS avec ACI") == "2 / 2"
+    assert metric(at, "Plafond total") == euros(expected)
+    assert metric(at, "Habitants couverts") == format_number(population(fin_env, ALPHA, BETA), 0)
     assert "pas un montant versé" in text and "Assurance Maladie, 2022" in text
     stages = table_with(at, "Stade à la date")
     assert stages["Plafond total (€)"].sum() == expected
@@ -104,7 +104,7 @@ def test_departement_view_totals_by_stage_and_the_threshold_chart(fin_env):
     assert {p["cpts_id"] for p in cliff_points(at)} == {ALPHA, BETA}
     # Alpha and Bêta share département 75: merging them costs the difference computed by hand.
     merged = ceiling(GRID_2022, pop_a + pop_b, SOCLES)
-    assert metric(at, "Plus forte perte d'une fusion de deux CPTS") == euros(expected - merged)
+    assert metric(at, "Perte maximale d'une fusion") == euros(expected - merged)
     payments = table_with(at, "Montant publié (€)")
     assert {2023: 121_000_000, 2024: 170_000_000}.items() <= dict(zip(payments["Année"], payments["Montant publié (€)"], strict=True)).items()
     assert at.query_params["echelle"] == "departement" and at.query_params["departement"] == "75"
@@ -170,10 +170,12 @@ def test_split_moves_communes_and_conserves_population(fin_env):
 
 def test_alternative_allocation_shares_the_same_total(fin_env):
     at = run_page(PAGE, {"echelle": "france", "besoin": "apl_mg", "annee": "2023", "intensite": "100"})
-    total = metric(at, "Plafond annuel total")
+    total = metric(at, "Plafond total")
     assert metric(at, "Enveloppe répartie (T)") == total
     table = table_with(at, "Multiplicateur de besoin")  # the full table (the top-10 tables show fewer columns)
-    assert euros(table["Répartition alternative (€)"].sum()) == total
+    expected = sum(ceiling(GRID_SEED, population(fin_env, c), SOCLES) for c in (ALPHA, BETA, GAMMA))
+    assert total == f"{format_number(expected / 1e6, 2)} M€"  # 1 005 000 €, shortened
+    assert table["Répartition alternative (€)"].sum() == table["Plafond de la grille (€)"].sum() == expected
     assert len(table) == 3 and table["Écart (€)"].sum() == 0
     assert at.get("latex") and at.slider(key="financement_intensite").value == 100
 
@@ -186,7 +188,7 @@ def test_imported_register_without_stages_states_its_hypothesis(fin_env):
     assert at.selectbox(key="financement_missions").value == "socles"  # no recorded missions: a hypothesis
     assert "ne couvre qu'une région" in text
     at.checkbox(key="financement_inconnu").uncheck().run()
-    assert metric(at, "CPTS signataires de l'ACI").startswith("0 /") and at.query_params["inconnu"] == "0"
+    assert metric(at, "CPTS avec ACI").startswith("0 /") and at.query_params["inconnu"] == "0"
 
 
 @pytest.mark.parametrize(
@@ -199,3 +201,11 @@ def test_hostile_links_fall_back_to_defaults(fin_env, query):
     at = run_page(PAGE, query)
     assert at.title[0].value == "Financement des CPTS"
     assert "http://x" not in all_text(at)
+
+
+def test_the_page_runs_on_the_database_of_the_real_build(app_env):
+    """The tiny database built by the real pipeline (demo register generated from the raw fixture)."""
+    at = run_page(PAGE, {"echelle": "france"})
+    assert at.title[0].value == "Financement des CPTS"
+    assert "démonstration" in all_text(at).lower()
+    assert metric(at, "Enveloppe répartie (T)") == metric(at, "Plafond total")

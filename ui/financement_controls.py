@@ -117,7 +117,7 @@ def hypothesis_controls(grid_in_force: str | None, has_recorded_missions: bool, 
     grid_key = _seed(P_GRID, up.choice(q.get(P_GRID), grids), list(grids), grid_in_force or next(reversed(grids)))
     rules = [r for r in MISSION_RULES if r != "registre" or has_recorded_missions]
     rule_key = _seed(P_MISSIONS, up.choice(q.get(P_MISSIONS), rules), rules, rules[0])
-    left, middle, right = st.columns([3, 3, 2])
+    left, middle = st.columns(2)
     grid_id = left.selectbox(
         "Grille ACI", list(grids), key=grid_key,
         format_func=lambda g: grids[g].label + (" (en vigueur à la date du registre)" if g == grid_in_force else ""),
@@ -129,7 +129,7 @@ def hypothesis_controls(grid_in_force: str | None, has_recorded_missions: bool, 
     if has_undated:
         linked = q.get(P_UNKNOWN)
         unknown_key = _seed(P_UNKNOWN, up.flag(linked) if linked is not None else None, None, True)
-        unknown = right.checkbox("Compter les CPTS au stade inconnu comme signataires de l'ACI", key=unknown_key,
+        unknown = st.checkbox("Compter les CPTS au stade inconnu comme signataires de l'ACI", key=unknown_key,
                                  help="Le registre ne donne pas les stades : sans cette hypothèse, aucune CPTS n'a "
                                  "de plafond.")  # fmt: skip
     return Hypotheses(grid_id, rule, unknown)

@@ -33,6 +33,16 @@ def eur(amount) -> str:
     return "n.d." if amount is None or pd.isna(amount) else f"{format_number(float(amount), 0)} €"
 
 
+def eur_short(amount) -> str:
+    """« 5,15 M€ », « 26,7 M€ », « 210 M€ » above a million (a metric stays readable at 1024 px), else « 287 500 € »."""
+    if amount is None or pd.isna(amount):
+        return "n.d."
+    value = abs(float(amount))
+    if value < 1e6:
+        return eur(amount)
+    return f"{format_number(float(amount) / 1e6, 2 if value < 1e7 else 1 if value < 1e8 else 0)} M€"
+
+
 def eur2(amount) -> str:
     return "n.d." if amount is None or pd.isna(amount) else f"{format_number(float(amount), 2)} €"
 
@@ -42,16 +52,25 @@ PLAIN_NUMBER_COLUMNS = frozenset({"Année"})
 
 def show_table(frame: pd.DataFrame, where=st) -> None:
     """A table with French numbers (narrow space for thousands, decimal comma) and « — » where a value is
-    missing; the data behind (sorting, exports) stays numeric."""
+    missing. Streamlit's grid shows a missing cell as « None » whatever the formatting, so a column with
+    missing values is shown as text; complete numeric columns stay numbers (they sort as numbers). The
+    exports use the frames themselves, never this display."""
+    shown = frame.copy()
     formats = {}
-    for column in frame.columns:
-        values = frame[column]
-        if column in PLAIN_NUMBER_COLUMNS or not pd.api.types.is_numeric_dtype(values) or pd.api.types.is_bool_dtype(values):
+    for column in shown.columns:
+        values = shown[column]
+        is_number = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
+        if column in PLAIN_NUMBER_COLUMNS or not is_number:
+            if values.isna().any():
+                shown[column] = values.astype(object).where(values.notna(), "—")
             continue
         known = values.dropna()
-        decimals = 0 if known.empty or (known.astype("float64") % 1 == 0).all() else 2
-        formats[column] = lambda v, d=decimals: format_number(float(v), d)
-    where.dataframe(frame.style.format(na_rep="—").format(formats, na_rep="—"), hide_index=True, width="stretch")
+        decimals = 1 if "%" in str(column) else 0 if known.empty or (known.astype("float64") % 1 == 0).all() else 2
+        if values.isna().any():
+            shown[column] = [format_number(float(v), decimals) if pd.notna(v) else "—" for v in values]
+        else:
+            formats[column] = lambda v, d=decimals: format_number(float(v), d)
+    where.dataframe(shown.style.format(formats), hide_index=True, width="stretch")
 
 
 def hypotheses_text(assumptions: fa.Assumptions) -> str:
@@ -80,12 +99,16 @@ def render_overview(tables: dict, rows: pd.DataFrame, area_name: str, assumption
     totals: fa.AreaTotals = tables["totals"]
     st.subheader(f"Ce que la grille implique — {markdown_literal(area_name)}")
     cols = st.columns(4)
-    cols[0].metric("CPTS signataires de l'ACI", f"{totals.aci_count} / {totals.cpts_count}",
-                   help="CPTS actives à la date ayant une commune dans la zone ; les autres n'ont pas de plafond.")
-    cols[1].metric("Plafond annuel total", eur(totals.total_eur), help=fa.CEILING_RULES[0])
-    cols[2].metric("Par habitant couvert", eur2(totals.per_inhabitant_eur), help=fa.CEILING_RULES[2])
-    cols[3].metric("Habitants couverts par ces CPTS", format_number(totals.covered_population, 0))
-    st.caption(f"État au {pd.Timestamp(as_of):%d/%m/%Y}. {hypotheses_text(assumptions)} {fa.CEILING_RULES[0]}")
+    cols[0].metric("CPTS avec ACI", f"{totals.aci_count} / {totals.cpts_count}",
+                   help="CPTS signataires de l'ACI parmi les CPTS actives à la date ayant une commune dans la zone ; "
+                   "les autres n'ont pas de plafond.")  # fmt: skip
+    cols[1].metric("Plafond total", eur_short(totals.total_eur), help=fa.CEILING_RULES[0])
+    cols[2].metric("Par habitant", eur2(totals.per_inhabitant_eur), help=fa.CEILING_RULES[2])
+    cols[3].metric("Habitants couverts", eur_short(totals.covered_population).replace(" M€", " M").replace(" €", ""),
+                   help="Habitants des communes des CPTS ayant un plafond, chacun une fois.")
+    st.caption(f"Plafond annuel total : {eur(totals.total_eur)} pour {format_number(totals.covered_population, 0)} "
+               f"habitants couverts. État au {pd.Timestamp(as_of):%d/%m/%Y}. {hypotheses_text(assumptions)} "
+               f"{fa.CEILING_RULES[0]}")
     grid = funding.load_grids().grids[assumptions.grid_id]
     if totals.size4_count and grid.bonuses and not assumptions.member_counts:
         bonus = grid.bonuses[0]
@@ -148,13 +171,13 @@ def render_thresholds(tables: dict, spec: dict, outside: int) -> None:
                "la zone ayant un plafond ; bandes : ±5 % autour de chaque limite."
                + (f" {outside} CPTS de moins de 10 000 habitants sont hors du graphique." if outside else ""))
     cols = st.columns(3)
-    cols[0].metric("CPTS à moins de 5 % d'une limite", format_number(near["cpts_id"].nunique(), 0),
+    cols[0].metric("À ±5 % d'une limite", format_number(near["cpts_id"].nunique(), 0),
                    help="Population à moins de 5 % de 40 000, 80 000 ou 175 000 habitants, d'un côté ou de l'autre.")
     largest = mergers["loss_eur"].max() if len(mergers) else None
-    cols[1].metric("Plus forte perte d'une fusion de deux CPTS", eur(largest),
+    cols[1].metric("Perte maximale d'une fusion", eur(largest),
                    help="Deux plafonds séparés moins le plafond de la CPTS fusionnée (même département).")
     median = mergers["loss_eur"].median() if len(mergers) else None
-    cols[2].metric("Perte médiane d'une fusion de deux CPTS", eur(median),
+    cols[2].metric("Perte médiane d'une fusion", eur(median),
                    help=f"Sur les {len(mergers)} paires de CPTS ayant un plafond et partageant un département ; "
                    f"{int((mergers['loss_eur'] > 0).sum())} feraient perdre.")  # fmt: skip
     if len(near):
@@ -222,7 +245,7 @@ def render_allocation(allocation: al.Allocation, need_label: str | None) -> pd.D
                     "même valeur sur l'ensemble de leurs communes ; $\\alpha$ : l'intensité. Une CPTS sans valeur "
                     "garde $m_i = 1$.")
     cols = st.columns(4)
-    cols[0].metric("Enveloppe répartie (T)", eur(allocation.total_eur))
+    cols[0].metric("Enveloppe répartie (T)", eur_short(allocation.total_eur), help=eur(allocation.total_eur))
     cols[1].metric("Gini par habitant — grille", format_number(allocation.gini_grid, 3),
                    help="0 : chaque habitant porte le même montant ; plus c'est haut, plus les montants par habitant "
                    "diffèrent entre CPTS.")  # fmt: skip
@@ -258,7 +281,7 @@ def render_national(totals: fa.AreaTotals | None, payments: pd.DataFrame, regist
         st.info("Ce registre ne couvre qu'une région : il ne donne pas de total national.")
     else:
         label = "Total des plafonds du registre (France)"
-        st.metric(label, eur(totals.total_eur),
+        st.metric(label, eur_short(totals.total_eur),
                   help=f"{totals.aci_count} CPTS avec un plafond ; {fa.CEILING_RULES[0]}")
         st.caption(register_text + (" Ce total porte sur des CPTS fictives : il ne se compare pas aux montants "
                                     "réels." if is_demo else ""))
