@@ -494,6 +494,9 @@ def funding_views(
         else:
             status = (f"Plafond annuel pour {len(breakdown.missions)} mission(s) contractualisée(s) : "
                       f"{fr_euros(breakdown.total_eur)} (maximum de la taille {klass} : {fr_euros(maximum)}).")
+        bonus = sum(b.amount_eur for b in grid.bonuses if b.bonus_code in counted)
+        if bonus:
+            status += f" Dont {fr_euros(bonus)} de majoration ({member_count} membres), hors maximum publié."
         views.append(FundingView(
             grid_id=grid.grid_id, grid_label=grid.label, source=grid.source, source_date=grid.source_date,
             valid_from=grid.valid_from, is_in_force=grid.grid_id == in_force, size_class=klass,

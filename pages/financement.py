@@ -52,10 +52,10 @@ base = Assumptions(hyp.grid_id, hyp.mission_rule, hyp.unknown_as_aci)
 rows = cf.area_rows(path, register_id, as_of, region, base, area.level, area.code)
 focus = fc.focus_control(rows)
 focus_row = rows.set_index("cpts_id").loc[focus] if focus else None
-grid = funding.load_grids().grids[hyp.grid_id]
+bonus_classes = {c for b in funding.load_grids().grids[hyp.grid_id].bonuses for c in b.size_classes}
 members = None
-if focus_row is not None and focus_row["size_class"] in {c for b in grid.bonuses for c in b.size_classes}:
-    members = fc.members_control()
+if focus_row is not None and pd.notna(focus_row["size_class"]) and int(focus_row["size_class"]) in bonus_classes:
+    members = fc.members_control()  # the size-4 bonus needs the CPTS's member count
 assumptions = Assumptions(hyp.grid_id, hyp.mission_rule, hyp.unknown_as_aci,
                           ((focus, int(members)),) if members is not None else ())
 rows = cf.area_rows(path, register_id, as_of, region, assumptions, area.level, area.code)
