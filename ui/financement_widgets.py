@@ -299,12 +299,14 @@ def render_national(totals: fa.AreaTotals | None, payments: pd.DataFrame, regist
 def render_exports(parameters: list[tuple[str, object]], tables: dict[str, pd.DataFrame], stem: str) -> None:
     st.subheader("Exporter le scénario")
     left, middle, right = st.columns([2, 3, 2])
-    left.download_button("Classeur XLSX (toutes les tables)", data=xlsx_bytes(parameters, tables),
+    # Files are built only when a button is clicked (callables), not at every rerun of the page.
+    left.download_button("Classeur XLSX (toutes les tables)", data=lambda: xlsx_bytes(parameters, tables),
                          file_name=f"{stem}.xlsx", on_click="ignore", key="financement_xlsx",
                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     names = list(tables)
     chosen = middle.selectbox("Table en CSV", names, key="financement_csv_table", label_visibility="collapsed")
-    right.download_button("CSV de cette table", data=csv_bytes(tables[chosen]), file_name=f"{stem}_{_slug(chosen)}.csv",
+    right.download_button("CSV de cette table", data=lambda: csv_bytes(tables[chosen]),
+                          file_name=f"{stem}_{_slug(chosen)}.csv",
                           mime="text/csv", on_click="ignore", key="financement_csv")
     st.caption("CSV pour Excel (séparateur « ; », virgule décimale, UTF-8). Le classeur commence par les paramètres "
                "du scénario, dont le lien qui le rouvre.")

@@ -8,6 +8,7 @@ import os
 from urllib.parse import parse_qs, urlparse
 
 import pytest
+from openpyxl import load_workbook
 
 from observatory import config
 from tests.browser.harness import browser_page, screenshot, streamlit_server, wait_for_app
@@ -45,6 +46,18 @@ def test_a_shared_scenario_link_reopens_the_same_merger(tmp_path):
             assert query["scenario"] == ["fusion"] and query["fusion"] == [f"{ALPHA},{BETA}"]
             assert query["departement"] == ["75"] and query["grille"] == ["aci-2022-avenant2"]
             screenshot(page, "financement-fusion")
+            # The workbook of the scenario: its parameters (with the link) and its tables.
+            with page.expect_download(timeout=30000) as download:
+                page.get_by_role("button", name="Classeur XLSX (toutes les tables)").click()
+            assert download.value.suggested_filename.endswith(".xlsx")
+            saved = tmp_path / download.value.suggested_filename
+            download.value.save_as(saved)
+            book = load_workbook(saved)
+            assert {"Scénario", "CPTS", "Scénario avant-après", "Couverture avant-après"} <= set(book.sheetnames)
+            parameters = {row[0].value: row[1].value for row in book["Scénario"].iter_rows(min_row=2)}
+            assert "fusion=" in parameters["Lien du scénario"] and "démonstration" in parameters["Registre"]
+            after = [r for r in book["Scénario avant-après"].iter_rows(values_only=True) if r[0] == "Après"]
+            assert after and after[0][3] == "Taille 3"
             assert log.unexpected() == []
         with browser_page(width=1440, height=900) as (page, log):  # another person opens the shared address
             page.goto(settled)
