@@ -310,6 +310,12 @@ def test_senate_may_2025_stage_counts_are_consistent_with_its_total():
     assert by_id.loc["senat-2025-05-total", "qualifier"] == "plus de" and parts >= by_id.loc["senat-2025-05-total", "value"]
 
 
+def test_figures_left_out_say_why():
+    left_out = cov.left_out_national_figures()
+    assert left_out and all(item["candidate"] and "non retenu" in item["reason"] for item in left_out)
+    assert any("835" in item["candidate"] for item in left_out)
+
+
 def test_published_payments_are_sourced_money_figures():
     figures = cov.published_national_figures()
     paid = figures[figures["measure"] == "aci_paid_eur"].set_index("figure_id")

@@ -15,6 +15,7 @@ from streamlit.testing.v1 import AppTest
 
 from observatory import config
 from observatory.indicators import format_number
+from observatory.safe_text import markdown_literal
 from tests.apphelpers import all_text, run_page
 from tests.factories import IMPORTED_REGISTER_ID
 from tests.funding_fixtures import ALPHA, BETA, GAMMA, SOCLES, make_funding_db
@@ -209,3 +210,17 @@ def test_the_page_runs_on_the_database_of_the_real_build(app_env):
     assert at.title[0].value == "Financement des CPTS"
     assert "démonstration" in all_text(at).lower()
     assert metric(at, "Enveloppe répartie (T)") == metric(at, "Plafond total")
+
+
+def test_a_hostile_cpts_name_is_shown_as_text(fin_env):
+    hostile = "[piège](http://x) **gras** <b>html</b>"
+    con = duckdb.connect(str(fin_env))
+    try:
+        con.execute("UPDATE cpts SET name = ? WHERE cpts_id = ?", [hostile, GAMMA])
+    finally:
+        con.close()
+    at = run_page(PAGE, {"cpts": GAMMA, "scenario": "scission", "scinder": GAMMA, "communes": "91002"})
+    headings = [h.value for h in at.subheader]
+    assert f"Plafond de {markdown_literal(hostile)}" in headings
+    scenario_text = next(m.value for m in at.markdown if m.value.startswith("Scission"))
+    assert markdown_literal(hostile) in scenario_text
