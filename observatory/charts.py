@@ -13,9 +13,9 @@ import pandas as pd
 
 from observatory.coverage import (
     STAGE_ORDER,
-    size_class_labels,
     stage_styles,
 )
+from observatory.funding import size_class_labels
 from observatory.indicators import Classification, IndicatorFrame, format_number
 
 TOTAL_LABEL = "Toutes les CPTS"

@@ -15,7 +15,6 @@ Inputs are the frames of :mod:`observatory.queries`: ``territorial_units``, ``li
 from __future__ import annotations
 
 import datetime as dt
-import functools
 import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -25,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from observatory.config import DATA_DIR
+from observatory.funding import size_class_labels, size_classes
 from observatory.stages import UNKNOWN_STAGE, stage_color, stage_date_columns, stage_label
 
 # ---------------------------------------------------------------------------------------------------
@@ -89,47 +89,6 @@ COUNTING_RULES: dict[str, str] = {
         "La population d'une CPTS est celle de l'ensemble de ses communes, y compris hors de la zone affichée."
     ),
 }
-
-# ACI size classes by population covered come from data/aci_grids.json (`size_classes`), the versioned
-# grid file that also holds the funding amounts: one source of truth for the boundaries (40 000 exactly
-# is taille 2, 80 000 taille 3, 175 000 taille 3, see its `boundary_convention`).
-ACI_GRIDS_PATH = DATA_DIR / "aci_grids.json"
-
-
-@functools.cache
-def _size_class_table() -> tuple[tuple[int, int, str], ...]:
-    """(size_class, population_min, French label) sorted by population_min."""
-    data = json.loads(ACI_GRIDS_PATH.read_text(encoding="utf-8"))
-    classes = sorted(data["size_classes"]["classes"], key=lambda c: c["population_min"])
-    return tuple(
-        (int(c["size_class"]), int(c["population_min"]), f"{c['label']} ({c['population_label']})") for c in classes
-    )
-
-
-def size_class_labels() -> dict[int, str]:
-    """Size class -> French label (« Taille 1 (moins de 40 000 habitants) »)."""
-    return {cls: label for cls, _, label in _size_class_table()}
-
-
-def size_class(population: float | int | None) -> int | None:
-    """ACI size class (1 to 4) of a CPTS covering ``population`` inhabitants; None if unknown.
-    A class runs from its population_min up to the next class's minimum (excluded)."""
-    if population is None or pd.isna(population):
-        return None
-    found = None
-    for cls, minimum, _ in _size_class_table():
-        if population >= minimum:
-            found = cls
-    return found
-
-
-def size_classes(population: pd.Series) -> pd.Series:
-    """Vectorised :func:`size_class` (nullable Int64)."""
-    values = pd.to_numeric(population, errors="coerce")
-    out = pd.Series(pd.NA, index=population.index, dtype="Int64")
-    for cls, minimum, _ in _size_class_table():
-        out = out.mask(values >= minimum, cls)
-    return out.where(values.notna()).astype("Int64")
 
 
 def to_timestamp(as_of: str | dt.date | pd.Timestamp) -> pd.Timestamp:
@@ -685,6 +644,12 @@ def validate_national_counts(data: dict) -> list[str]:
             if not str(fig.get(key) or "").strip():
                 errors.append(f"{where} : champ « {key} » vide")
     return errors
+
+
+def left_out_national_figures(path: Path | None = None) -> list[dict[str, str]]:
+    """Candidate figures not kept because no consultable source confirmed them (« candidate », « reason »)."""
+    data = json.loads(Path(path or NATIONAL_COUNTS_PATH).read_text(encoding="utf-8"))
+    return [{"candidate": str(x["candidate"]), "reason": str(x["reason"])} for x in data.get("left_out", [])]
 
 
 def published_national_figures(path: Path | None = None) -> pd.DataFrame:

@@ -31,6 +31,7 @@ from typing import Any
 
 import pandas as pd
 
+from observatory.funding import size_class_or_none
 from observatory.instrument import (
     INSTRUMENT_DIR,
     Instrument,
@@ -97,10 +98,9 @@ def stage_at(stage_dates: dict[str, date | None], when: date) -> str | None:
 
 
 def _size_class_index(row: pd.Series) -> int:
-    pop = row.get("population_count")
-    if pop is not None and not pd.isna(pop):
-        pop = float(pop)
-        return 1 if pop < 40_000 else 2 if pop < 80_000 else 3 if pop < 175_000 else 4
+    klass = size_class_or_none(row.get("population_count"))
+    if klass is not None:
+        return klass
     digits = "".join(ch for ch in str(row.get("size_class", "")) if ch.isdigit())
     return int(digits) if digits in {"1", "2", "3", "4"} else 2
 

@@ -72,6 +72,7 @@ def xlsx_bytes(sheets: Mapping[str, pd.DataFrame], notes: Mapping[str, Sequence[
         for index, header in enumerate(frame.columns, start=1):
             width = max([len(str(header))] + [len(str(v)) for v in frame.iloc[:200, index - 1]])
             sheet.column_dimensions[sheet.cell(1, index).column_letter].width = min(60, max(10, width + 2))
+        sheet.freeze_panes = "A2"  # the header stays in view
     buffer = io.BytesIO()
     workbook.save(buffer)
     return buffer.getvalue()
@@ -87,9 +88,16 @@ def _write_cell(sheet, row: int, column: int, value: object):
     return cell
 
 
+def parameters_frame(parameters: Sequence[tuple[str, object]]) -> pd.DataFrame:
+    """(label, value) pairs, e.g. a scenario's inputs, as a two-column sheet or CSV."""
+    return pd.DataFrame([(label, _cell_value(value)) for label, value in parameters], columns=["Paramètre", "Valeur"])
+
+
 def _cell_value(value: object) -> object:
     if value is None:
         return None
+    if isinstance(value, (list, tuple)):
+        return ", ".join(str(v) for v in value)
     if isinstance(value, float) and pd.isna(value):
         return None
     if value is pd.NA or value is pd.NaT:

@@ -1,4 +1,5 @@
-"""ACI funding ceilings of a CPTS, computed from dated, sourced grids (``data/aci_grids.json``).
+"""ACI funding ceilings of a CPTS, computed from dated, sourced grids (``data/aci_grids.json``), and the
+one rule for ACI size classes (:func:`size_class` and its helpers: every caller in the app uses them).
 
 Two real grids of different dates coexist and neither overwrites the other: the per-mission grid of
 the thesis (Tableau 1, Assurance Maladie 2022) and a later fixed + variable grid (seed 003). Every
@@ -9,11 +10,14 @@ comes from. Amounts are annual maxima: the variable part assumes a 100 % achieve
 from __future__ import annotations
 
 import json
+import math
 import numbers
 from dataclasses import dataclass
 from datetime import date, datetime
 from functools import lru_cache
 from pathlib import Path
+
+import pandas as pd
 
 from observatory import config
 
@@ -55,6 +59,20 @@ class GridComponent:
 
 
 @dataclass(frozen=True)
+class GridBonus:
+    """An amount added to the ceiling under a condition the grid's table leaves out (e.g. the avenant 2
+    increase for a CPTS over 175,000 inhabitants with at least one hundred members)."""
+
+    bonus_code: str
+    label: str
+    size_classes: tuple[int, ...]
+    min_members: int
+    amount_eur: int
+    source: str
+    note: str
+
+
+@dataclass(frozen=True)
 class Grid:
     grid_id: str
     label: str
@@ -69,6 +87,7 @@ class Grid:
     footnote: str
     ceiling_rule: str
     notes: tuple[str, ...]
+    bonuses: tuple[GridBonus, ...] = ()
 
     def component(self, component_code: str) -> GridComponent:
         for c in self.components:
@@ -82,6 +101,7 @@ class GridCatalogue:
     version: str
     boundary_convention: str
     size_classes: tuple[SizeClass, ...]
+    limits: tuple[int, ...]  # the published limits between classes: 40 000, 80 000, 175 000
     missions: dict[str, Mission]
     grids: dict[str, Grid]  # ordered by valid_from
 
@@ -108,6 +128,7 @@ class FundingBreakdown:
     total_eur: int | None  # None: this grid cannot compute a ceiling for these missions (see notes)
     published_maximum_eur: int
     notes: tuple[str, ...]
+    member_count: int | None = None  # known members (for a grid bonus), None: unknown
 
     @property
     def is_computable(self) -> bool:
@@ -145,6 +166,25 @@ def _amounts(value: object, where: str) -> dict[int, int]:
     return out
 
 
+def _bonuses(raw: object, where: str) -> tuple[GridBonus, ...]:
+    if not isinstance(raw, list):
+        raise FundingError(f"{where} : « bonuses » doit être une liste.")
+    out = []
+    for b in raw:
+        try:
+            bonus = GridBonus(
+                bonus_code=str(b["bonus_code"]), label=str(b["label"]),
+                size_classes=tuple(int(c) for c in b["size_classes"]), min_members=int(b["min_members"]),
+                amount_eur=int(b["amount_eur"]), source=str(b["source"]), note=str(b["note"]),
+            )
+        except (KeyError, TypeError, ValueError) as exc:
+            raise FundingError(f"{where} : majoration mal décrite ({exc}).") from exc
+        if not set(bonus.size_classes) <= set(SIZE_CLASSES) or bonus.amount_eur <= 0 or bonus.min_members < 1:
+            raise FundingError(f"{where}, majoration {bonus.bonus_code} : tailles, montant ou seuil de membres invalide.")
+        out.append(bonus)
+    return tuple(out)
+
+
 def _validate(raw: dict, where: str) -> GridCatalogue:
     try:
         classes = tuple(SizeClass(**c) for c in raw["size_classes"]["classes"])
@@ -160,6 +200,15 @@ def _validate(raw: dict, where: str) -> GridCatalogue:
         raise FundingError(f"{where} : la taille 1 doit partir de 0 et la taille 4 ne pas avoir de borne haute.")
     if tuple(missions) != MISSION_CODES:
         raise FundingError(f"{where} : missions attendues {', '.join(MISSION_CODES)} dans cet ordre.")
+    limits = tuple(raw["size_classes"].get("limits") or ())
+    if len(limits) != len(classes) - 1 or any(isinstance(x, bool) or not isinstance(x, int) for x in limits):
+        raise FundingError(f"{where} : « limits » doit donner une limite entière entre chaque paire de tailles.")
+    for limit, (low, high) in zip(limits, zip(classes, classes[1:], strict=False), strict=True):
+        # A limit as the sources write it is the top of the class below or the bottom of the class above.
+        if limit not in (low.population_max, high.population_min):
+            raise FundingError(
+                f"{where} : la limite {limit} ne borne ni la taille {low.size_class} ni la taille {high.size_class}."
+            )
 
     grids: dict[str, Grid] = {}
     for g in raw["grids"]:
@@ -218,12 +267,14 @@ def _validate(raw: dict, where: str) -> GridCatalogue:
             footnote=g.get("footnote", ""),
             ceiling_rule=g["ceiling_rule"],
             notes=tuple(g["notes"]),
+            bonuses=_bonuses(g.get("bonuses", []), at),
         )
     ordered = dict(sorted(grids.items(), key=lambda kv: kv[1].valid_from))
     return GridCatalogue(
         version=str(raw.get("version", "")),
         boundary_convention=raw["size_classes"]["boundary_convention"],
         size_classes=classes,
+        limits=limits,
         missions=missions,
         grids=ordered,
     )
@@ -233,10 +284,11 @@ def _validate(raw: dict, where: str) -> GridCatalogue:
 
 
 def size_class(population: int) -> int:
-    """ACI size class (1-4) of a population covered.
+    """ACI size class (1-4) of a population covered: THE size-class rule of the app.
 
-    Boundaries (see ``boundary_convention`` in the grid file): < 40,000 → 1; 40,000-79,999 → 2;
-    80,000-175,000 → 3; > 175,000 → 4. So 40,000 exactly is taille 2, 175,000 exactly taille 3.
+    Boundaries come from the grid file (``size_classes``, see its ``boundary_convention``): < 40,000 → 1;
+    40,000-79,999 → 2; 80,000-175,000 → 3; > 175,000 → 4. So 40,000 exactly is taille 2, 80,000 exactly
+    taille 3 and 175,000 exactly taille 3.
     """
     if isinstance(population, bool) or not isinstance(population, numbers.Real):
         raise FundingError(f"Population invalide « {population} » : un nombre d'habitants est attendu.")
@@ -247,6 +299,35 @@ def size_class(population: int) -> int:
         if count >= c.population_min and (c.population_max is None or count <= c.population_max):
             return c.size_class
     raise FundingError(f"Population {count} hors des tailles connues.")  # unreachable if the file is valid
+
+
+def size_class_or_none(population: object) -> int | None:
+    """:func:`size_class`, or None when the population is unknown (None, NaN, pandas NA)."""
+    if population is None or population is pd.NA:
+        return None
+    if isinstance(population, numbers.Real) and not isinstance(population, (bool, int)):
+        population = float(population)  # numpy scalars
+        if math.isnan(population):
+            return None
+    return size_class(population)
+
+
+def size_classes(population: pd.Series) -> pd.Series:
+    """:func:`size_class` of every value (nullable Int64; unknown populations stay NA): the same rule,
+    applied once per distinct value rather than restated as vectorised comparisons."""
+    values = pd.to_numeric(population, errors="coerce")
+    mapping = {v: size_class(float(v)) for v in values.dropna().unique()}
+    return pd.Series(values.map(mapping), index=population.index).astype("Int64")
+
+
+def size_class_labels() -> dict[int, str]:
+    """Size class -> French label from the grid file (« Taille 1 (moins de 40 000 habitants) »)."""
+    return {c.size_class: f"{c.label} ({c.population_label})" for c in load_grids().size_classes}
+
+
+def class_limits() -> tuple[int, ...]:
+    """The limits between size classes as the sources write them: (40 000, 80 000, 175 000)."""
+    return load_grids().limits
 
 
 def grid_for_date(when: date | datetime | str) -> Grid:
@@ -270,13 +351,17 @@ def grid_for_date(when: date | datetime | str) -> Grid:
     return max(candidates, key=lambda g: g.valid_from)
 
 
-def funding_ceiling(population: int, missions: list[str], grid_id: str) -> FundingBreakdown:
+def funding_ceiling(
+    population: int, missions: list[str], grid_id: str, member_count: int | None = None
+) -> FundingBreakdown:
     """Annual funding ceiling of a CPTS of ``population`` inhabitants with ``missions`` contracted.
 
     Per-mission grid (2022): before any mission, the operating funding; otherwise the structure funding
     plus each contracted mission. Fixed + variable grid (seed 003): both parts once the four missions
     socles are contracted; otherwise not computable (``total_eur is None``), because that grid gives no
-    amount per mission. Exceptional one-off amounts are never added to this annual ceiling.
+    amount per mission. Exceptional one-off amounts are never added to this annual ceiling. A grid bonus
+    (+130,000 € for a size-4 CPTS with at least 100 members) is added only when ``member_count`` is known
+    and meets it; when it is unknown, a note says the bonus is possible.
     """
     catalogue = load_grids()
     if grid_id not in catalogue.grids:
@@ -296,6 +381,18 @@ def funding_ceiling(population: int, missions: list[str], grid_id: str) -> Fundi
     else:
         lines, total, extra = _fixed_variable_lines(grid, klass, contracted, catalogue)
         notes += extra
+    if total is not None:
+        for bonus in grid.bonuses:
+            if klass not in bonus.size_classes:
+                continue
+            if member_count is not None and member_count >= bonus.min_members:
+                lines.append(FundingLine(bonus.bonus_code, bonus.label, bonus.amount_eur))
+                total += bonus.amount_eur
+            elif member_count is None:
+                notes.append(
+                    f"{bonus.label} : {format_eur(bonus.amount_eur)} de plus si la CPTS compte au moins "
+                    f"{bonus.min_members} membres (nombre de membres non renseigné : non compté)."
+                )
     if grid.footnote:
         notes.append(grid.footnote)
     return FundingBreakdown(
@@ -311,7 +408,13 @@ def funding_ceiling(population: int, missions: list[str], grid_id: str) -> Fundi
         total_eur=total,
         published_maximum_eur=grid.published_maximum_eur[klass],
         notes=tuple(notes),
+        member_count=member_count,
     )
+
+
+def format_eur(amount: float) -> str:
+    """« 130 000 € » (narrow no-break space for thousands), for the sentences built here."""
+    return f"{amount:,.0f}".replace(",", "\u202f") + " €"
 
 
 def _per_mission_lines(grid: Grid, klass: int, contracted: tuple[str, ...]) -> tuple[list[FundingLine], int]:

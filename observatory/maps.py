@@ -36,9 +36,9 @@ from observatory.coverage import (
     WHITE_ZONE,
     CoverageSnapshot,
     figures_by_area,
-    size_class_labels,
     stage_styles,
 )
+from observatory.funding import size_class_labels
 from observatory.indicators import NO_DATA_COLOR, NO_DATA_LABEL, Classification, IndicatorFrame, format_number
 from observatory.safe_text import html_literal
 

@@ -1,7 +1,7 @@
 """Peers of a CPTS for the self-assessment: same register, same ACI size class, same national stage.
 
 The assessments store never reads the analytical database, so joining each CPTS of a register with
-its size class (population of its territory, :func:`observatory.coverage.size_class`) and its national
+its size class (population of its territory, :func:`observatory.funding.size_class`) and its national
 stage at the register's reference date is done here, from the frames of :mod:`observatory.queries`
 (``list_cpts``) and :func:`observatory.coverage.cpts_summary`. The page passes the peers' latest
 submitted results to :func:`peer_comparison`, which applies the model's rule: a median is shown only
@@ -15,7 +15,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from observatory.coverage import size_class_labels
+from observatory.funding import size_class_labels
 from observatory.scoring import PeerMedians, ScoreResult, peer_medians
 from observatory.stages import UNKNOWN_STAGE, stage_label
 

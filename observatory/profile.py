@@ -30,7 +30,7 @@ import shapely
 from observatory import funding
 from observatory.assessments import Assessment
 from observatory.charts import FRENCH_LOCALE
-from observatory.coverage import CoverageSnapshot, size_class_labels, to_timestamp
+from observatory.coverage import CoverageSnapshot, to_timestamp
 from observatory.indicators import IndicatorFrame, format_number, indicator_by_territory
 from observatory.instrument import Instrument, ScoringModel
 from observatory.peers import PeerComparison
@@ -144,7 +144,7 @@ def profile_identity(
     ars = _none_if_missing(cpts.get("ars_stage_code"))
     ars_label = stage_label(ars) if ars else None
     equivalent = stage_label(national_stage_of_ars(ars)) if ars and stage == UNKNOWN_STAGE else None
-    klass = funding.size_class(population) if population is not None else None
+    klass = funding.size_class_or_none(population)
     region = departement_regions.get(str(main_dept)) if main_dept else None
     if region is None and dept_codes:
         region = departement_regions.get(dept_codes[0])
@@ -165,7 +165,7 @@ def profile_identity(
         population_count=population,
         population_source=population_source,
         size_class=klass,
-        size_class_label=size_class_labels().get(klass, "non déterminée (population inconnue)") if klass else
+        size_class_label=funding.size_class_labels().get(klass, "non déterminée (population inconnue)") if klass else
         "non déterminée (population inconnue)",
         communes_count=communes,
         departements=tuple(f"{c} – {departement_names[c]}" if c in departement_names else c for c in dept_codes),
@@ -427,9 +427,12 @@ class FundingView:
     notes: tuple[str, ...]
 
 
-def funding_views(population: int | None, missions: Sequence[str] | None, as_of=None) -> list[FundingView]:
+def funding_views(
+    population: int | None, missions: Sequence[str] | None, as_of=None, member_count: int | None = None
+) -> list[FundingView]:
     """One view per dated grid (oldest first): every component with its amount for the size class and
-    whether it counts in this CPTS's ceiling."""
+    whether it counts in this CPTS's ceiling; a grid bonus (size 4, 100 members) counts when
+    ``member_count`` meets it, and is named in the notes otherwise."""
     catalogue = funding.load_grids()
     in_force = None
     if as_of is not None:
@@ -437,11 +440,11 @@ def funding_views(population: int | None, missions: Sequence[str] | None, as_of=
             in_force = funding.grid_for_date(_as_date(as_of)).grid_id
         except funding.FundingError:
             in_force = None
-    klass = funding.size_class(population) if population is not None else None
+    klass = funding.size_class_or_none(population)
     labels = {code: m.label for code, m in catalogue.missions.items()}
     views = []
     for grid in catalogue.grids.values():
-        breakdown = funding.funding_ceiling(population, list(missions), grid.grid_id) if (
+        breakdown = funding.funding_ceiling(population, list(missions), grid.grid_id, member_count) if (
             klass is not None and missions is not None) else None
         counted = {line.component_code: line.amount_eur for line in breakdown.lines} if breakdown else {}
         rows = []
@@ -463,6 +466,19 @@ def funding_views(population: int | None, missions: Sequence[str] | None, as_of=
                     fr_euros(c.amounts_eur[klass]) if klass else "taille inconnue",
                 "Compté dans le plafond": kept,
             })
+        for bonus in grid.bonuses:
+            if klass not in bonus.size_classes:
+                continue
+            if bonus.bonus_code in counted:
+                kept = "oui"
+            elif member_count is None:
+                kept = f"non (nombre de membres non renseigné ; au moins {bonus.min_members} requis)"
+            else:
+                kept = f"non ({member_count} membres, au moins {bonus.min_members} requis)"
+            rows.append({
+                "Composante": bonus.label, "Mission": "—",
+                f"Montant annuel maximal (taille {klass})": fr_euros(bonus.amount_eur), "Compté dans le plafond": kept,
+            })  # fmt: skip
         maximum = grid.published_maximum_eur[klass] if klass else None
         if klass is None:
             status = "Plafond non calculable : population couverte inconnue, donc taille ACI inconnue."
@@ -478,11 +494,15 @@ def funding_views(population: int | None, missions: Sequence[str] | None, as_of=
         else:
             status = (f"Plafond annuel pour {len(breakdown.missions)} mission(s) contractualisée(s) : "
                       f"{fr_euros(breakdown.total_eur)} (maximum de la taille {klass} : {fr_euros(maximum)}).")
+        bonus = sum(b.amount_eur for b in grid.bonuses if b.bonus_code in counted)
+        if bonus:
+            status += f" Dont {fr_euros(bonus)} de majoration ({member_count} membres), hors maximum publié."
         views.append(FundingView(
             grid_id=grid.grid_id, grid_label=grid.label, source=grid.source, source_date=grid.source_date,
             valid_from=grid.valid_from, is_in_force=grid.grid_id == in_force, size_class=klass,
             total_eur=breakdown.total_eur if breakdown else None, maximum_eur=maximum, status=status,
-            components=pd.DataFrame(rows), notes=(grid.ceiling_rule, *grid.notes),
+            components=pd.DataFrame(rows),
+            notes=(grid.ceiling_rule, *grid.notes, *(f"{b.label} : {b.source} {b.note}" for b in grid.bonuses)),
         ))
     return views
 

@@ -14,17 +14,20 @@ import re
 from collections.abc import Collection
 
 MAX_PARAM_LENGTH = 200  # longer parameters are ignored outright (an identifier is under 100 characters)
+MAX_LIST_LENGTH = 4000  # a list of codes (a scenario's communes: ~650 codes of 5 characters) may be longer
+MAX_LIST_ITEMS = 500
 MIN_YEAR, MAX_YEAR = 1900, 2100  # dates outside are not dates of this field
 
 _IDENTIFIER = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.:\-]{0,119}")
 _ISO_DAY = re.compile(r"(\d{4})-(\d{2})-(\d{2})")
 _ISO_MONTH = re.compile(r"(\d{4})-(\d{2})")
 _TRUE = frozenset({"1", "true", "oui", "on"})
+_INTEGER = re.compile(r"-?\d{1,9}")
 
 
-def raw_text(value: object) -> str | None:
-    """The parameter as trimmed text, or ``None`` when absent, empty, too long or holding a control
-    character (NUL included)."""
+def raw_text(value: object, max_length: int = MAX_PARAM_LENGTH) -> str | None:
+    """The parameter as trimmed text, or ``None`` when absent, empty, longer than ``max_length`` or holding
+    a control character (NUL included)."""
     if value is None:
         return None
     if isinstance(value, (list, tuple)):  # a repeated parameter: the last one wins, as in Streamlit
@@ -32,7 +35,7 @@ def raw_text(value: object) -> str | None:
         if value is None:
             return None
     text = str(value).strip()
-    if not text or len(text) > MAX_PARAM_LENGTH or any(ord(c) < 32 or ord(c) == 127 for c in text):
+    if not text or len(text) > max_length or any(ord(c) < 32 or ord(c) == 127 for c in text):
         return None
     return text
 
@@ -47,6 +50,31 @@ def choice(value: object, allowed: Collection[str]) -> str | None:
     """The parameter if it is one of ``allowed`` (codes, scales, versions), else ``None``."""
     text = raw_text(value)
     return text if text is not None and text in allowed else None
+
+
+def choice_list(value: object, allowed: Collection[str], max_items: int = MAX_LIST_ITEMS) -> tuple[str, ...]:
+    """``a,b,c``: the items that are in ``allowed``, in the link's order, each once, at most ``max_items``
+    (an empty tuple when nothing usable). Unknown items are dropped, never reported back verbatim."""
+    text = raw_text(value, MAX_LIST_LENGTH)
+    if text is None:
+        return ()
+    out: list[str] = []
+    for item in text.split(","):
+        item = item.strip()
+        if item in allowed and item not in out:
+            out.append(item)
+            if len(out) >= max_items:
+                break
+    return tuple(out)
+
+
+def integer(value: object, minimum: int, maximum: int) -> int | None:
+    """A whole number written with digits only (optionally ``-``), within [``minimum``, ``maximum``]."""
+    text = raw_text(value)
+    if text is None or not _INTEGER.fullmatch(text):
+        return None
+    number = int(text)
+    return number if minimum <= number <= maximum else None
 
 
 def flag(value: object) -> bool:

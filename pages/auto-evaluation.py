@@ -8,8 +8,8 @@ import streamlit as st
 from observatory import self_assessment as sa
 from observatory import url_params
 from observatory.assessments import AssessmentStoreError, ConcurrentEditError
-from observatory.coverage import size_class, size_class_labels
 from observatory.demo_assessments import load_case_study_answers
+from observatory.funding import size_class_labels, size_class_or_none
 from observatory.instrument import latest_scoring_version, load_instrument, load_scoring_model
 from observatory.radar import radar_chart
 from observatory.safe_text import clean_name, markdown_literal
@@ -128,7 +128,7 @@ if custom is None:
     facts = f"Stade national au {pd.Timestamp(as_of):%d/%m/%Y} : {stage_text} ; {size_text}."
 else:
     national = national_stage_of_ars(custom.ars_stage_code) if custom.ars_stage_code else None
-    group = cache.auto_evaluation_peer_group(context.db_path, register_id, as_of, size_class(custom.population_count),
+    group = cache.auto_evaluation_peer_group(context.db_path, register_id, as_of, size_class_or_none(custom.population_count),
                                              national)
     facts = (f"CPTS hors registre ajoutée le {custom.created_at:%d/%m/%Y} (département {custom.departement_code or '?'}, "
              f"stade : {stage_label(custom.ars_stage_code) if custom.ars_stage_code else 'inconnu'}).")

@@ -84,7 +84,10 @@ CRAFTED_VALUES = {
     "path": "../../etc/passwd",
     "empty": "",
 }
-PARAMETERS = ("registre", "cpts", "echelle", "region", "departement", "date", "presentation", "version")
+PARAMETERS = ("registre", "cpts", "echelle", "region", "departement", "date", "presentation", "version",
+              # Financement's simulator
+              "grille", "missions", "inconnu", "membres", "scenario", "fusion", "scinder", "communes", "vers",
+              "besoin", "annee", "intensite")
 
 
 # ---------------------------------------------------------------------------------------------------

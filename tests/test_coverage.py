@@ -245,23 +245,6 @@ def test_cpts_summary(frames):
     assert table.loc["demo-test-b", "Communes partagées"] == 0  # Gamma has not started yet: no overlap
 
 
-@pytest.mark.parametrize(
-    "population, expected",
-    [(0, 1), (39_999, 1), (40_000, 2), (79_999, 2), (80_000, 3), (175_000, 3), (175_001, 4), (2_000_000, 4),
-     (None, None), (float("nan"), None)],
-)  # fmt: skip
-def test_size_class_boundaries(population, expected):
-    assert cov.size_class(population) == expected
-    vector = cov.size_classes(pd.Series([population], dtype="float64"))
-    assert (None if pd.isna(vector.iloc[0]) else int(vector.iloc[0])) == expected
-
-
-def test_size_class_labels_come_from_the_aci_grid_file():
-    grids = json.loads((DATA_DIR / "aci_grids.json").read_text(encoding="utf-8"))
-    assert set(cov.size_class_labels()) == {c["size_class"] for c in grids["size_classes"]["classes"]}
-    assert cov.size_class_labels()[1].startswith("Taille 1")
-
-
 def test_stage_counts_over_time(frames):
     cpts, _ = frames["demo"]
     counts = cov.stage_counts_over_time(cpts, ["2022-12-31", "2018-01-01"])
@@ -318,6 +301,27 @@ def test_published_stage_counts_add_up_to_the_published_total(date_text, total_i
     same = figures[(figures["date_text"] == date_text) & (figures["measure"] == "cpts_count")]
     parts = same[same["stage"] != "tous"]["value"].sum()
     assert parts == figures.set_index("figure_id").loc[total_id, "value"]
+
+
+def test_senate_may_2025_stage_counts_are_consistent_with_its_total():
+    """« Plus de 800 CPTS validées ou en cours de validation » = 700 ACI + 24 projets + 85 lettres."""
+    by_id = cov.published_national_figures().set_index("figure_id")
+    parts = sum(by_id.loc[f"senat-2025-05-{s}", "value"] for s in ("aci", "negociation", "lettre"))
+    assert by_id.loc["senat-2025-05-total", "qualifier"] == "plus de" and parts >= by_id.loc["senat-2025-05-total", "value"]
+
+
+def test_figures_left_out_say_why():
+    left_out = cov.left_out_national_figures()
+    assert left_out and all(item["candidate"] and "non retenu" in item["reason"] for item in left_out)
+    assert any("835" in item["candidate"] for item in left_out)
+
+
+def test_published_payments_are_sourced_money_figures():
+    figures = cov.published_national_figures()
+    paid = figures[figures["measure"] == "aci_paid_eur"].set_index("figure_id")
+    assert paid.loc["senat-2023-paid", "value"] == 121_000_000 and paid.loc["cnam-2024-paid", "value"] == 170_000_000
+    assert (paid["unit"] == "euros").all() and paid["definition"].str.contains("versé|investi").all()
+    assert list(paid["date"].dt.year) == sorted(paid["date"].dt.year)
 
 
 def test_national_counts_validation_names_the_problem():

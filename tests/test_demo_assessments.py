@@ -18,6 +18,7 @@ from observatory.demo_assessments import (
     load_demo_into_store,
     stage_at,
 )
+from observatory.funding import size_class
 from observatory.instrument import INSTRUMENT_DIR, load_instrument, load_scoring_model
 from observatory.scoring import score_assessment, validate_answers
 
@@ -36,7 +37,7 @@ def make_register(n: int = 160, seed: int = 7) -> pd.DataFrame:
         ps = li + timedelta(days=rng.randint(100, 500)) if li and rng.random() < 0.8 else None
         aci = ps + timedelta(days=rng.randint(30, 200)) if ps and rng.random() < 0.85 else None
         pop = rng.randint(12_000, 260_000)
-        size = 1 if pop < 40_000 else 2 if pop < 80_000 else 3 if pop < 175_000 else 4
+        size = size_class(pop)
         rows.append({"cpts_id": f"demo:{i:03d}", "name": f"CPTS fictive {i}", "aci_date": aci, "health_project_date": ps,
                      "letter_of_intent_date": li, "preproject_date": pre, "population_count": pop, "size_class": f"taille_{size}"})
     # one CPTS whose first stage is after the reference date: never assessed

@@ -3,19 +3,26 @@
 from __future__ import annotations
 
 import json
+import re
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
+import numpy as np
+import pandas as pd
 import pytest
 
 from observatory import config
 from observatory.funding import (
     MISSION_CODES,
     FundingError,
+    class_limits,
     funding_ceiling,
     grid_for_date,
     load_grids,
     size_class,
+    size_class_labels,
+    size_class_or_none,
+    size_classes,
 )
 
 GRID_2022 = "aci-2022-avenant2"
@@ -115,6 +122,52 @@ def test_impossible_populations_are_refused_in_french(population):
         size_class(population)
 
 
+# The grid's wording: « < 40 000 », « [40-80 000] », « [80-175 000] », « > 175 000 ».
+WORDING = [(39_999, 1), (40_000, 2), (40_001, 2), (79_999, 2), (80_000, 3), (80_001, 3), (174_999, 3),
+           (175_000, 3), (175_001, 4)]  # fmt: skip
+
+
+@pytest.mark.parametrize(("population", "expected"), WORDING)
+def test_every_form_of_the_rule_gives_the_grid_wording_at_the_limits(population, expected):
+    """Scalar, tolerant and vectorised forms are one rule: they agree at and around each limit."""
+    assert size_class(population) == expected
+    assert size_class_or_none(population) == expected
+    assert size_class_or_none(np.int64(population)) == expected
+    assert size_class_or_none(float(population)) == expected
+    vector = size_classes(pd.Series([population, None], dtype="float64"))
+    assert vector.iloc[0] == expected and pd.isna(vector.iloc[1]) and str(vector.dtype) == "Int64"
+
+
+@pytest.mark.parametrize("unknown", [None, float("nan"), np.nan, pd.NA])
+def test_unknown_population_has_no_size_class(unknown):
+    assert size_class_or_none(unknown) is None
+
+
+def test_limits_and_labels_come_from_the_grid_file():
+    raw = _raw()["size_classes"]
+    assert class_limits() == tuple(raw["limits"]) == (40_000, 80_000, 175_000)
+    labels = size_class_labels()
+    assert list(labels) == [1, 2, 3, 4]
+    for c in raw["classes"]:
+        assert labels[c["size_class"]] == f"{c['label']} ({c['population_label']})"
+    # Each published limit is where the class changes: the class below it and the class above it differ.
+    for limit in class_limits():
+        assert size_class(limit - 1) < size_class(limit + 1)
+
+
+def test_no_module_restates_the_size_class_limits():
+    """One rule in one place: no Python file of the app writes a class limit as a number literal."""
+    root = config.REPO_ROOT
+    literal = re.compile(r"(?<![\w.])(40_?000|80_?000|175_?00[01])(?![\w.])")
+    offenders = []
+    for folder in ("observatory", "ui", "pages", "geo"):
+        for path in sorted((root / folder).rglob("*.py")):
+            for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+                if literal.search(line.split("#")[0]):
+                    offenders.append(f"{path.relative_to(root)}:{number}: {line.strip()}")
+    assert offenders == []
+
+
 # ------------------------------------------------------------------------------------------- ceilings
 
 
@@ -163,6 +216,23 @@ def test_seed_grid_optional_missions_do_not_change_the_ceiling():
     assert funding_ceiling(population, socles, GRID_SEED).total_eur == funding_ceiling(
         population, list(MISSION_CODES), GRID_SEED
     ).total_eur
+
+
+def test_size4_bonus_counts_only_with_at_least_one_hundred_known_members():
+    bonus = next(b for b in _raw_grid(GRID_2022)["bonuses"] if b["bonus_code"] == "taille4_100_membres")
+    population = _population_of(4)
+    base = funding_ceiling(population, list(MISSION_CODES), GRID_2022)
+    assert base.total_eur == base.published_maximum_eur  # the published maximum never includes it
+    assert any(str(bonus["min_members"]) in n and "non renseigné" in n for n in base.notes)
+    assert funding_ceiling(population, list(MISSION_CODES), GRID_2022, member_count=99).total_eur == base.total_eur
+    with_bonus = funding_ceiling(population, list(MISSION_CODES), GRID_2022, member_count=100)
+    assert with_bonus.total_eur == base.total_eur + bonus["amount_eur"] == 580_000 + 130_000
+    assert with_bonus.lines[-1].component_code == "taille4_100_membres"
+    # Not for a size-3 CPTS, nor under the grid that does not describe it.
+    size3 = funding_ceiling(_population_of(3), list(MISSION_CODES), GRID_2022, member_count=500)
+    assert size3.total_eur == size3.published_maximum_eur
+    seed = funding_ceiling(population, list(MISSION_CODES), GRID_SEED, member_count=500)
+    assert seed.total_eur == seed.published_maximum_eur
 
 
 def test_unknown_mission_or_grid_is_an_error_in_french():
@@ -223,6 +293,14 @@ def _gap_in_size_classes(raw):
     raw["size_classes"]["classes"][1]["population_min"] = 40_001
 
 
+def _limit_off_the_bounds(raw):
+    raw["size_classes"]["limits"][2] = 150_000
+
+
+def _bad_bonus(raw):
+    _grid(raw, GRID_2022)["bonuses"][0]["size_classes"] = [5]
+
+
 @pytest.mark.parametrize(
     ("break_it", "fragment"),
     [
@@ -231,6 +309,8 @@ def _gap_in_size_classes(raw):
         (_bad_date, "aci-seed-003 : date « valid_from »"),
         (_no_notes, "« notes »"),
         (_gap_in_size_classes, "ne se suivent pas"),
+        (_limit_off_the_bounds, "la limite 150000 ne borne ni la taille 3 ni la taille 4"),
+        (_bad_bonus, "majoration taille4_100_membres"),
     ],
 )
 def test_an_inconsistent_grid_file_is_rejected_with_a_french_message(tmp_path, break_it, fragment):

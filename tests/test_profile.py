@@ -385,3 +385,17 @@ def test_presentation_and_normal_matrices_can_share_a_page():
     assert big.startswith('<div class="cpts-matrix cm-presentation">') and normal.startswith('<div class="cpts-matrix">')
     assert ".cpts-matrix.cm-presentation {font-family" in big and "font-size: 22px" in big
     assert "cm-presentation" not in normal  # its `.cpts-matrix` rule is less specific than the scoped one
+
+
+def test_funding_views_count_the_size4_bonus_only_with_a_known_member_count():
+    from observatory import funding as fd
+
+    socles = ["acces_soins", "parcours", "prevention", "crise_sanitaire"]
+    plain = {v.grid_id: v for v in pf.funding_views(200_000, socles, "2023-01-01")}
+    bonus = {v.grid_id: v for v in pf.funding_views(200_000, socles, "2023-01-01", member_count=100)}
+    amount = fd.load_grids().grids["aci-2022-avenant2"].bonuses[0].amount_eur
+    assert bonus["aci-2022-avenant2"].total_eur == plain["aci-2022-avenant2"].total_eur + amount
+    assert "majoration" in bonus["aci-2022-avenant2"].status and "majoration" not in plain["aci-2022-avenant2"].status
+    rows = plain["aci-2022-avenant2"].components
+    assert rows["Compté dans le plafond"].iloc[-1].startswith("non (nombre de membres non renseigné")
+    assert bonus["aci-seed-003"].total_eur == plain["aci-seed-003"].total_eur  # that grid has no such bonus

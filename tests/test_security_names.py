@@ -99,6 +99,7 @@ PAGE_QUERIES = {
     "matrice": lambda rid, cid: {"registre": rid, "cpts": cid},
     "methode": lambda rid, cid: {"registre": rid},
     "accueil": lambda rid, cid: {"registre": rid},
+    "financement": lambda rid, cid: {"registre": rid, "echelle": "departement", "departement": "01", "cpts": cid},
 }
 
 

@@ -20,9 +20,9 @@ from observatory.coverage import (
     KeyFigures,
     latest_stage_date,
     monthly_dates,
-    size_class_labels,
     to_timestamp,
 )
+from observatory.funding import size_class_labels
 from observatory.indicators import format_number
 from observatory.readers.cog import SOURCE_ID as POPULATION_SOURCE_ID
 from observatory.readers.geometry import SOURCE_ID as GEOMETRY_SOURCE_ID

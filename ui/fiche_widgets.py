@@ -160,8 +160,9 @@ def render_case_study_assessment(result: ScoreResult | None, radars) -> None:
 
 
 def render_funding(views: list[pf.FundingView], missions: tuple[str, ...] | None, mission_labels: dict[str, str],
-                   stage_code: str | None) -> None:
-    st.subheader("Financement ACI : plafond annuel")
+                   stage_code: str | None, title: str | None = "Financement ACI : plafond annuel") -> None:
+    if title:  # the « Financement » page gives its own heading
+        st.subheader(title)
     if missions is None:
         st.markdown("**Missions contractualisées** : non renseignées dans ce registre.")
     elif not missions:

@@ -43,6 +43,7 @@ import shapely
 
 from geo.shapes import dissolve, simplify, to_wkb
 from observatory.config import DATA_DIR
+from observatory.funding import size_class, size_class_labels
 from observatory.registers import RegisterData
 from observatory.registers.demo_territories import SizeDraw, UnitGraph, partition_departement, unit_adjacency
 from observatory.schema import TABLES_BY_NAME
@@ -432,10 +433,10 @@ MEASURE_LABELS = {
 
 
 def _size_class(population_count: float, classes: list[dict]) -> str:
-    for cls in classes:
-        if population_count >= cls["min"] and (cls["max"] is None or population_count < cls["max"]):
-            return cls["code"]
-    raise ValueError(f"population hors des classes de taille : {population_count}")
+    """Code (« taille_2 ») of the ACI size class of a population: the grid's rule, named with the codes of
+    the calibration targets."""
+    klass = size_class(population_count)
+    return next(cls["code"] for cls in classes if cls["size_class"] == klass)
 
 
 def calibration_report(register: RegisterData, communes: pd.DataFrame, params: dict | None = None) -> pd.DataFrame:
@@ -448,7 +449,7 @@ def calibration_report(register: RegisterData, communes: pd.DataFrame, params: d
     members = register.cpts_communes.groupby("cpts_id", sort=True)["commune_code"].apply(list).to_dict()
     cpts_pop = {cid: float(sum(unit_pop.get(c, 0) for c in m)) for cid, m in members.items()}
     classes = params["size_classes"]["classes"]
-    class_labels = {c["code"]: c["label"] for c in classes}
+    class_labels = {c["code"]: size_class_labels()[c["size_class"]] for c in classes}
     sources = params["sources"]
     rows = []
     for target in params["targets"]:
