@@ -324,6 +324,13 @@ def _frames() -> dict[str, pd.DataFrame]:
             },
         ]
     )
+    # Columns added with imported indicators (schema v2): both rows are catalogue indicators held by commune.
+    indicators = indicators.assign(origin="catalogue", role="indicator", source_geo_level="commune",
+                                   numerator_indicator_code=None, denominator_indicator_code=None,
+                                   scale_factor=None, class_method=None, class_breaks=None)
+    indicator_sources = pd.DataFrame([{"indicator_code": code, "year": year, "source_id": "drees-apl",
+                                       "vintage": f"APL {year}"}
+                                      for code in ("apl_mg", "pop_standardisee_mg") for year in (2022, 2023)])
     value_rows = []
     for year in (2022, 2023):
         for i, u in enumerate(UNITS):
@@ -369,6 +376,7 @@ def _frames() -> dict[str, pd.DataFrame]:
         "commune_geometries": commune_geometries,
         "indicators": indicators,
         "indicator_values": indicator_values,
+        "indicator_sources": indicator_sources,
         "stages": stages_frame(),
         "registers": registers,
         "cpts": cpts,

@@ -386,3 +386,87 @@ def reapply_imports(con: duckdb.DuckDBPyConnection, imports_dir: Path) -> list[s
                 f"registre importé « {entry.get('name', '?')} » non ré-appliqué : {type(exc).__name__} : {exc}"
             )
     return messages
+
+
+# ---- shared with the indicator import (observatory/indicator_import.py) -------------------------
+# The same atomic write and manifest as registers, for any import: a writer function applied to a copy
+# of the database in one transaction, then the copy and the stored files renamed over their targets.
+
+
+class PartialWriteError(RuntimeError):
+    """Writing an import failed; ``database_replaced`` says whether the database had already been renamed."""
+
+    def __init__(self, message: str, database_replaced: bool):
+        super().__init__(message)
+        self.database_replaced = database_replaced
+
+
+def write_import(db_path: Path, write, files: list[tuple[Path, bytes]]) -> None:
+    """``write(con)`` in one transaction on a copy of ``db_path``, renamed over it, then each (target,
+    content) written through a temp file and renamed. On failure no temp file remains; raises
+    :class:`PartialWriteError` (French message) saying whether the database was already replaced."""
+    temps: list[Path] = []
+    replaced = 0
+    try:
+        tmp = _temp_beside(db_path, ".import.tmp")
+        temps.append(tmp)
+        shutil.copyfile(db_path, tmp)
+        shutil.copymode(db_path, tmp)
+        con = duckdb.connect(str(tmp))
+        try:
+            con.begin()
+            write(con)
+            con.commit()
+            con.execute("CHECKPOINT")  # everything in the main file before it replaces the database
+        finally:
+            con.close()
+        for target, content in files:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            temps.append(_temp_with(Path(target), content))
+        for tmp, target in zip(temps, [db_path, *[t for t, _ in files]], strict=True):
+            os.replace(tmp, target)
+            replaced += 1
+    except Exception as exc:
+        _remove(*temps[replaced:])
+        raise PartialWriteError(f"{type(exc).__name__} : {exc}", replaced > 0) from exc
+
+
+def read_manifest_file(path: Path) -> list[dict]:
+    """The entries of a manifest file (``{"format_version": 1, "imports": [...]}``); [] when absent."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    content = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(content, dict) or not isinstance(content.get("imports"), list):
+        raise ValueError("clé « imports » absente ou invalide")
+    return content["imports"]
+
+
+def manifest_bytes(entries: list[dict], key: str) -> bytes:
+    """A manifest's content, entries sorted by ``key`` (stable files, readable diffs)."""
+    content = {"format_version": MANIFEST_FORMAT, "imports": sorted(entries, key=lambda e: str(e[key]))}
+    return (json.dumps(content, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def reapply_manifest(con: duckdb.DuckDBPyConnection, manifest_path: Path, reapply_one, what: str,
+                     order=None) -> list[str]:
+    """Call ``reapply_one(con, entry)`` (which returns a French message) for every entry of a manifest, each
+    in its own transaction, in the order given by the ``order`` sort key (dependencies first). Never raises:
+    a failing entry is skipped with a French message naming ``what``."""
+    try:
+        entries = sorted(read_manifest_file(manifest_path), key=order) if order else read_manifest_file(manifest_path)
+    except (OSError, ValueError) as exc:
+        return [f"manifeste {manifest_path} illisible : {exc} ; aucun {what} ré-appliqué"]
+    messages = []
+    for entry in entries:
+        own = _begin(con)
+        try:
+            messages.append(reapply_one(con, entry))
+            if own:
+                con.commit()
+        except Exception as exc:  # one bad entry must never stop the build
+            if own:
+                con.rollback()
+            messages.append(f"{what} « {entry.get('name', entry.get('import_id', '?'))} » non ré-appliqué :"
+                            f" {type(exc).__name__} : {exc}")
+    return messages
