@@ -302,3 +302,34 @@ def members_share(bracket_label: str, professionals: float, year: int) -> Member
     low, high = bracket
     return MembersShare(100 * low / professionals, None if high is None else 100 * high / professionals,
                         bracket_label, float(professionals), int(year))
+
+
+def provenance_text(catalogue: pd.DataFrame, indicator_sources: pd.DataFrame, sources: pd.DataFrame,
+                    indicator_code: str, years, definitions: dict | None = None) -> str:
+    """« Nom (producteur, millésime 1, millésime 2) ; ... » for an indicator over some years: every source
+    behind it, each with the vintages of the years shown (plain text: the caller escapes it)."""
+    vintages: dict[str, list[str]] = {}
+    for year in sorted(int(y) for y in years):
+        for source_id in source_ids_of(catalogue, indicator_sources, indicator_code, year, definitions):
+            rows = indicator_sources[(indicator_sources["source_id"] == source_id) & (indicator_sources["year"] == year)]
+            if rows.empty:
+                found = sources.loc[sources["source_id"] == source_id, "vintage"]
+                vintage = str(found.iloc[0]) if len(found) else str(year)
+            else:
+                vintage = str(rows.iloc[0]["vintage"])
+            seen = vintages.setdefault(source_id, [])
+            if vintage not in seen:
+                seen.append(vintage)
+    parts = []
+    for source_id, texts in vintages.items():
+        rows = sources[sources["source_id"] == source_id]
+        if rows.empty:
+            parts.append(f"{source_id} ({', '.join(texts)})")
+            continue
+        row = rows.iloc[0]
+        publisher = row.get("publisher")
+        who = f"{publisher}, " if isinstance(publisher, str) and publisher else ""
+        licence = row.get("licence")
+        tail = f" ; licence : {licence}" if row.get("origin", "").startswith("fichier importé") and isinstance(licence, str) else ""
+        parts.append(f"{row['name']} ({who}{', '.join(texts)}){tail}")
+    return " ; ".join(parts)

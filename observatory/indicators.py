@@ -480,7 +480,8 @@ def classify(
                     {round(float(v.min() + i * step), decimals) for i in range(1, k)}
                     - {round(float(v.min()), decimals)}
                 )
-        source = f"{CLASS_METHOD_LABELS[method]} ({len(inner) + 1} classes)"
+        count = len(inner) + 1
+        source = f"{CLASS_METHOD_LABELS[method]} ({count} classe{'s' if count > 1 else ''})"
     else:
         raise ValueError(f"méthode de classement inconnue : {method!r} (attendu : {', '.join(CLASS_METHODS)})")
     return Classification(method, inner, class_labels(inner, decimals), class_colors(len(inner) + 1, direction), source)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from streamlit.testing.v1 import AppTest
 
 from observatory.config import REPO_ROOT
@@ -23,9 +25,19 @@ def run_page(page: str | None = None, query: dict[str, str] | None = None, timeo
     return at
 
 
+# A backslash before ASCII punctuation is a Markdown escape (observatory.safe_text.markdown_literal): the
+# reader sees the character alone, so content assertions compare what is displayed.
+_MARKDOWN_ESCAPE = re.compile(r"\\([!-/:-@\[-`{-~])")
+
+
+def displayed(markdown: str) -> str:
+    """Markdown source as displayed, for content assertions: escapes removed (« 2\\,5 » reads « 2,5 »)."""
+    return _MARKDOWN_ESCAPE.sub(r"\1", markdown)
+
+
 def all_text(at: AppTest) -> str:
-    """Every piece of markdown, caption, title and alert text rendered, for content assertions."""
+    """Every piece of markdown, caption, title and alert text rendered (as displayed), for content assertions."""
     parts = []
     for kind in ("title", "header", "subheader", "markdown", "caption", "info", "warning", "error", "success"):
-        parts.extend(str(el.value) for el in getattr(at, kind))
+        parts.extend(displayed(str(el.value)) for el in getattr(at, kind))
     return "\n".join(parts)
