@@ -308,6 +308,12 @@ def provenance_text(catalogue: pd.DataFrame, indicator_sources: pd.DataFrame, so
                     indicator_code: str, years, definitions: dict | None = None) -> str:
     """« Nom (producteur, millésime 1, millésime 2) ; ... » for an indicator over some years: every source
     behind it, each with the vintages of the years shown (plain text: the caller escapes it)."""
+    entry = catalogue_entry(catalogue, indicator_code)
+    if entry["aggregation"] == "change":  # the sources of the base indicator for both years compared
+        base = entry["base_indicator_code"]
+        base_years = _years(catalogue_entry(catalogue, base).get("years"))
+        compared = {y for year in years for y in [b for b in base_years if b < int(year)][-1:] + [int(year)]}
+        return provenance_text(catalogue, indicator_sources, sources, base, sorted(compared), definitions)
     vintages: dict[str, list[str]] = {}
     for year in sorted(int(y) for y in years):
         for source_id in source_ids_of(catalogue, indicator_sources, indicator_code, year, definitions):

@@ -78,7 +78,7 @@ def export_table(rows: pd.DataFrame, entry: dict, year: int, provenance: str, vi
     table["Millésime"] = vintage or str(year)
     table.columns = [spreadsheet_cell(c) for c in table.columns]
     for column in table.columns:
-        if table[column].dtype == object:
+        if not pd.api.types.is_numeric_dtype(table[column]):
             table[column] = table[column].map(spreadsheet_cell)
     return table
 
