@@ -27,6 +27,7 @@ from observatory.indicator_import_checks import (
     ratio_mismatches,
 )
 from observatory.indicator_metadata import (
+    DIRECTION_LABELS,
     LEVEL_LABELS,
     WEIGHT_SUFFIX,
     IndicatorMetadata,
@@ -334,7 +335,7 @@ def format_report(outcome: IndicatorOutcome) -> str:
                "ratio": f"ratio {format_number(meta.scale_factor or 1, 0)} × Σ {meta.numerator_code} / Σ {meta.denominator_code}"}
         lines += [
             f"Import de l'indicateur « {meta.label} » ({meta.code}), année {meta.year}",
-            f"  Unité : {meta.unit} ; sens : {meta.direction} ; niveau : {LEVEL_LABELS[meta.level]} ;"
+            f"  Unité : {meta.unit} ; sens : {DIRECTION_LABELS[meta.direction]} ; niveau : {LEVEL_LABELS[meta.level]} ;"
             f" agrégation : {how[meta.aggregation]}",
             f"  Source : {meta.source}, millésime {meta.vintage} ; licence : {meta.licence}",
         ]

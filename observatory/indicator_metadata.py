@@ -33,6 +33,8 @@ AGGREGATION_WORDS = {
     "somme": "sum", "effectif": "sum", "sum": "sum",
     "ratio": "ratio",
 }
+DIRECTION_LABELS = {"higher_is_better": "une valeur élevée est favorable", "lower_is_better":
+                    "une valeur basse est favorable", "neutral": "neutre"}
 CLASS_WORDS = {"quantiles": "quantiles", "jenks": "natural_breaks", "seuils_naturels": "natural_breaks",
                "natural_breaks": "natural_breaks"}
 WEIGHT_SUFFIX = "__poids"
