@@ -78,6 +78,8 @@ def validate_derived_definitions(data: dict) -> list[str]:
             missing.append("numerator")
         if missing:
             errors.append(f"{where} : champs obligatoires manquants {missing}")
+        if not isinstance(d.get("on_profile", True), bool):
+            errors.append(f"{where} : « on_profile » doit valoir true ou false")
         if d.get("direction") not in DIRECTIONS:
             errors.append(f"{where} : sens {d.get('direction')!r} invalide")
         if kind == "ratio" and not (isinstance(d.get("scale_factor"), (int, float)) and d["scale_factor"] > 0):
@@ -109,7 +111,7 @@ def _derived_row(**fields) -> dict:
         "source_id": None, "weight_indicator_code": None, "threshold_value": float("nan"), "threshold_label": None,
         "role": "indicator", "source_geo_level": "commune", "numerator_indicator_code": None,
         "denominator_indicator_code": None, "scale_factor": float("nan"), "class_method": None, "class_breaks": None,
-        "origin": "derived", "base_indicator_code": None, "change_mode": None,
+        "origin": "derived", "base_indicator_code": None, "change_mode": None, "on_profile": True,
     }
     row.update(fields)
     return row
@@ -141,6 +143,7 @@ def full_catalogue(stored: pd.DataFrame, definitions: dict | None = None) -> pd.
                 aggregation="ratio", decimals=int(d.get("decimals", 1)), description=d["description"],
                 numerator_indicator_code=d["numerator"], denominator_indicator_code=d["denominator"],
                 scale_factor=float(d["scale_factor"]), class_method=d.get("class_method"), years=years,
+                on_profile=bool(d.get("on_profile", True)),
             ))
         elif d["kind"] == "change":
             for code, base in by_code.items():
@@ -155,7 +158,7 @@ def full_catalogue(stored: pd.DataFrame, definitions: dict | None = None) -> pd.
                     base_indicator_code=code, change_mode=d["change_mode"], class_method="quantiles",
                     years=years[1:], source_geo_level=base.get("source_geo_level") or "commune",
                 ))
-    out = stored.assign(base_indicator_code=None, change_mode=None)
+    out = stored.assign(base_indicator_code=None, change_mode=None, on_profile=True)
     if rows:
         out = pd.concat([out, pd.DataFrame(rows)], ignore_index=True)
     return out.reset_index(drop=True)

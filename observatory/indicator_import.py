@@ -154,7 +154,7 @@ def catalogue_row(meta: IndicatorMetadata, weight: bool = False) -> pd.DataFrame
     columns = TABLES_BY_NAME["indicators"].column_names
     if weight:
         row = {
-            "indicator_code": meta.code + WEIGHT_SUFFIX, "label": f"Poids de « {meta.label} » ({meta.weight_column})",
+            "indicator_code": meta.code + WEIGHT_SUFFIX, "label": meta.weight_column,
             "unit": "poids", "direction": "neutral", "source_id": source_id_for(meta), "weight_indicator_code": None,
             "aggregation": "sum", "threshold_value": None, "threshold_label": None, "decimals": 0,
             "description": f"Colonne « {meta.weight_column} » du fichier de « {meta.label} », qui sert à pondérer"

@@ -393,12 +393,13 @@ def territory_profile(
 def shown_indicators(catalogue: pd.DataFrame) -> list[str]:
     """Indicators shown on a profile: every headline indicator with a year (``indicator_catalogue.
     is_headline``: the APL, imported rates and counts, derived ones), not the sums that only serve as
-    weights. Catalogue first (those with a reference threshold leading), then imported, then derived. A new
+    weights, nor a derived indicator marked ``on_profile: false`` (the density, already in the population
+    table). Catalogue first (those with a reference threshold leading), then imported, then derived. A new
     catalogue row, import or derived definition shows up without code change."""
     from observatory.indicator_catalogue import is_headline
 
-    rows = catalogue[[is_headline(r) and r.get("years") is not None and len(r["years"]) > 0
-                      for r in catalogue.to_dict("records")]].copy()
+    rows = catalogue[[is_headline(r) and r.get("on_profile", True) is not False and r.get("years") is not None
+                      and len(r["years"]) > 0 for r in catalogue.to_dict("records")]].copy()
     rows["origin_rank"] = rows["origin"].map({"catalogue": 0, "imported": 1, "derived": 2}).fillna(3)
     return rows.sort_values(["origin_rank", "threshold_value", "indicator_code"], na_position="last")[
         "indicator_code"].tolist()

@@ -120,3 +120,10 @@ def test_provenance_names_each_source_with_the_vintages_of_the_years_shown(setup
     assert evolution == text
     density = ic.provenance_text(setup["catalogue"], indicator_sources, sources, "densite_population", [2026])
     assert density.startswith("COG (test) (INSEE, COG 2026)")
+
+
+def test_profile_shows_headline_indicators_but_not_the_density_already_in_its_population_table(setup):
+    from observatory.profile import shown_indicators
+
+    shown = shown_indicators(setup["catalogue"])
+    assert shown == ["apl_mg", "evolution__apl_mg"]  # pop_standardisee_mg: a weight; density: on_profile false

@@ -149,8 +149,8 @@ def test_fiche_cpts_shows_the_imported_rate_the_count_and_the_members_share(page
     pfx.submit_assessment(config.user_database_path(), cpts_id, name, "demo", dt.datetime(2025, 1, 15, 10, 0))
     at = run_page("pages/fiche-cpts.py", {"cpts": cpts_id})
     text = all_text(at)
-    assert f"{HOSTILE_LABEL}** (importé) (% de la population)" in text
-    assert "Professionnels de santé libéraux** (importé) (professionnels)" in text
+    assert f"{HOSTILE_LABEL}** (% de la population) — importé" in text
+    assert "Professionnels de santé libéraux** (professionnels) — importé" in text
     for source in markdown_sources(at):
         assert "](https://exemple.org)" not in source
     rate_table = next(d.value for d in at.dataframe if list(d.value.columns) == ["Territoire", "2021"])

@@ -19,6 +19,7 @@ from ui import couverture_widgets as cw
 from ui.map_component import show_map
 
 ORIGIN_SUFFIXES = {"imported": " (importé)", "derived": " (calculé)"}
+PROFILE_ORIGINS = {"imported": " — importé", "derived": " — calculé"}
 LONG_TEXT = 1200  # descriptions are a paragraph
 
 
@@ -168,8 +169,8 @@ def _threshold_figures(rows: pd.DataFrame, entry: dict, year: int) -> None:
 def render_profile_indicators(path: str, territory: pf.TerritoryProfile) -> None:
     """One table per indicator (CPTS, département, région, France, one column per year) with its sources."""
     for entry, table in territory.indicator_tables:
-        suffix = ORIGIN_SUFFIXES.get(entry.get("origin"), "")
-        st.markdown(f"**{markdown_literal(entry['label'])}**{suffix} ({markdown_literal(entry['unit'])})")
+        origin = PROFILE_ORIGINS.get(entry.get("origin"), "")
+        st.markdown(f"**{markdown_literal(entry['label'])}** ({markdown_literal(entry['unit'])}){origin}")
         st.dataframe(table, hide_index=True, width="stretch", height="content")
         threshold = f" Seuil retenu : {markdown_literal(entry['threshold_label'])}." if entry.get("threshold_label") else ""
         st.caption(f"{markdown_literal(entry['description'], LONG_TEXT)}{threshold}")
@@ -187,7 +188,7 @@ def render_members_share(view: ci.MembersShareView | None) -> None:
     if view is None:
         return
     definition = view.definition
-    st.markdown(f"**{markdown_literal(definition['label'])}** (calculé)")
+    st.markdown(f"**{markdown_literal(definition['label'])}** — calculé")
     if view.share is None:
         st.caption(f"Non calculable : {markdown_literal(view.missing, 400)}. "
                    f"{markdown_literal(definition['description'], LONG_TEXT)}")
