@@ -8,10 +8,10 @@ from __future__ import annotations
 import shutil
 from pathlib import Path
 
-import duckdb
-import pandas as pd
-
 from observatory.__main__ import main
+from tests.import_fixtures import query
+
+__all__ = ["query"]  # re-exported: the indicator tests read the database through the register tests' helper
 
 # Municipal populations of the fixture's territorial units (tests/raw_fixture.py), for expected figures.
 POPULATION = {"01001": 500, "01002": 300, "01003": 1200, "01004": 2000, "01006": 80, "01007": 450, "01008": 900,
@@ -40,14 +40,6 @@ def write_lines(path: Path, lines: list[str], encoding: str = "utf-8") -> Path:
 
 def run_import(db: Path, file: Path, options: list[str], *extra: str) -> int:
     return main(["import-indicator", str(file), *options, "--db", str(db), *extra])
-
-
-def query(db: Path, sql: str, params: list | None = None) -> pd.DataFrame:
-    con = duckdb.connect(str(db), read_only=True)
-    try:
-        return con.execute(sql, params or []).df()
-    finally:
-        con.close()
 
 
 def values_of(db: Path, code: str, year: int) -> dict[str, float]:

@@ -152,18 +152,11 @@ def _write_database_copy(db_path: Path, data: RegisterData, source: pd.DataFrame
 
 
 def read_manifest(imports_dir: Path) -> list[dict]:
-    path = Path(imports_dir) / MANIFEST_NAME
-    if not path.exists():
-        return []
-    content = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(content, dict) or not isinstance(content.get("imports"), list):
-        raise ValueError("clé « imports » absente ou invalide")
-    return content["imports"]
+    return read_manifest_file(Path(imports_dir) / MANIFEST_NAME)
 
 
 def _manifest_bytes(entries: list[dict]) -> bytes:
-    content = {"format_version": MANIFEST_FORMAT, "imports": sorted(entries, key=lambda e: e["register_id"])}
-    return (json.dumps(content, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return manifest_bytes(entries, "register_id")
 
 
 def _temp_with(target: Path, content: bytes) -> Path:
