@@ -43,6 +43,9 @@ SHORT_TEXT = 150  # label, unit, source, licence, vintage
 # Fields that define a series: they must not change from one imported year to the next.
 SERIES_FIELDS = ("label", "unit", "direction", "aggregation", "level", "weight_code", "numerator_code",
                  "denominator_code", "scale_factor")
+SERIES_FIELD_LABELS = {"label": "libellé", "unit": "unité", "direction": "sens", "aggregation": "agrégation",
+                      "level": "niveau", "weight_code": "poids", "numerator_code": "numérateur",
+                      "denominator_code": "dénominateur", "scale_factor": "facteur"}
 SIDECAR_KEYS = ("code", "label", "unit", "direction", "level", "year", "vintage", "source", "licence", "aggregation",
                 "weight", "weight_column", "numerator", "denominator", "scale", "value_column", "code_column",
                 "decimals", "description", "classes", "threshold", "threshold_label")
@@ -266,11 +269,12 @@ def check_against_catalogue(meta: IndicatorMetadata, catalogue: pd.DataFrame, st
         new = {"label": meta.label, "unit": meta.unit, "direction": meta.direction, "aggregation": meta.aggregation,
                "level": meta.level, "weight_code": meta.stored_weight_code, "numerator_code": meta.numerator_code,
                "denominator_code": meta.denominator_code, "scale_factor": meta.scale_factor}
-        changed = [f"{k} « {_show(old[k])} » → « {_show(new[k])} »" for k in SERIES_FIELDS if _show(old[k]) != _show(new[k])]
+        changed = [f"{SERIES_FIELD_LABELS[k]} « {_show(old[k])} » → « {_show(new[k])} »" for k in SERIES_FIELDS
+                   if _show(old[k]) != _show(new[k])]
         if changed:
             years = ", ".join(str(y) for y in stored_years.get(meta.code, []))
             problems.append(f"l'indicateur « {meta.code} » est déjà importé ({years}) avec une autre définition :"
-                            f" {'; '.join(changed)} ; gardez la même définition pour une série, ou choisissez un autre code")
+                            f" {' ; '.join(changed)} ; gardez la même définition pour une série, ou choisissez un autre code")
     if meta.weight_code:
         if meta.weight_code not in rows:
             problems.append(f"poids « {meta.weight_code} » absent du catalogue de la base")

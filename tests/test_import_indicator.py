@@ -219,7 +219,7 @@ def test_years_make_a_series_and_the_definition_cannot_change(env, capsys):
     changed = [o if o != "% de la population" else "‰" for o in options]
     before = file_digest(env["db"])
     assert run_import(env["db"], write_lines(env["dir"] / "c.csv", [RATE_HEADER, "01001;Alpha;110"]), changed) == 1
-    assert "déjà importé (2021, 2022) avec une autre définition : unit « % de la population » → « ‰ »" in capsys.readouterr().out
+    assert "déjà importé (2021, 2022) avec une autre définition : unité « % de la population » → « ‰ »" in capsys.readouterr().out
     assert file_digest(env["db"]) == before
     # re-importing a year replaces it, the other year stays
     assert run_import(env["db"], write_lines(env["dir"] / "d.csv", [RATE_HEADER, "01002;Bravo;7"]), options) == 0
