@@ -36,6 +36,7 @@ import pandas as pd
 import shapely
 
 from geo.shapes import dissolve, to_wkb
+from observatory.schema import SCHEMA_VERSION
 from observatory.store import create_schema, insert_frame
 
 DEMO_REGISTER_ID = "demo-test"
@@ -367,7 +368,7 @@ def _frames() -> dict[str, pd.DataFrame]:
         ]
     )
     return {
-        "build_info": pd.DataFrame({"key": ["schema_version", "cog_vintage"], "value": ["1", "COG 2026"]}),
+        "build_info": pd.DataFrame({"key": ["schema_version", "cog_vintage"], "value": [SCHEMA_VERSION, "COG 2026"]}),
         "sources": sources,
         "regions": regions,
         "departements": departements,
