@@ -130,7 +130,7 @@ def check(file_path: Path, meta: IndicatorMetadata, database: _Database, con: du
 
 def _france_value(meta: IndicatorMetadata, data: IndicatorValues, units: pd.DataFrame, con) -> float | None:
     """The indicator over France, by its own rule (the report's key figure)."""
-    from observatory.indicators import IndicatorFrame, indicator_frame, ratio_frame, territory_value
+    from observatory.indicators import indicator_frame, ratio_frame, territory_value
 
     frame_units = units[units["is_territorial_unit"].astype(bool)][["commune_code", "population_count"]]
     entry = catalogue_row(meta).iloc[0].to_dict()
@@ -141,7 +141,6 @@ def _france_value(meta: IndicatorMetadata, data: IndicatorValues, units: pd.Data
         weights = data.weights if meta.weight_column else (
             queries.indicator_values(con, meta.weight_code, meta.year) if meta.weight_code else None)
         frame = indicator_frame(entry, meta.year, data.values, weights, frame_units)
-    assert isinstance(frame, IndicatorFrame)
     value = territory_value(frame.units, entry)
     return None if pd.isna(value) else float(value)
 

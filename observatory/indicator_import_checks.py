@@ -31,6 +31,7 @@ CODE_ALIASES = {
 NAME_ALIASES = ("nom", "libelle", "libgeo", "commune", "nom_commune", "libelle_commune", "nom_epci", "libelle_epci",
                 "nom_departement", "libelle_departement", "territoire", "name", "lib", "annee", "year", "millesime")
 # Cells meaning « no value published » (statistical secret, not available): a missing value, not an error.
+YEAR_ALIASES = ("annee", "year", "millesime")
 MISSING_MARKERS = {"", "s", "nd", "n_d", "na", "nc", "n_c", "secret", "secret_statistique", "nan", "x"}
 MISSING_SYMBOLS = {"-", "–", "—", "?", "."}
 NUMBER_PATTERN = re.compile(r"^[+-]?(\d+([.,]\d*)?|[.,]\d+)([eE][+-]?\d+)?$")
@@ -161,9 +162,12 @@ class _IndicatorChecker:
             self.error(f"la colonne « {self.value_column} » ne peut servir à la fois de code, de poids et de valeur",
                        (self.raw.header_line,))
             return False
-        ignored = [h for h in headers if h not in taken | {self.value_column}]
+        self.year_column = _find_column(headers, None, YEAR_ALIASES, taken | {self.value_column})
+        ignored = [h for h in headers if h not in taken | {self.value_column, self.year_column}]
         self.inform(f"code : « {self.code_column} » ; valeurs : « {self.value_column} »"
                     + (f" ; poids : « {self.weight_column} »" if self.weight_column else "")
+                    + (f" ; année : « {self.year_column} » (seules les lignes de {self.meta.year} sont lues)"
+                       if self.year_column else "")
                     + (f" ; colonnes ignorées : {', '.join(ignored)}" if ignored else ""), (self.raw.header_line,))
         if self.raw.extra_value_lines:
             self.warn("valeurs au-delà de la dernière colonne d'en-tête, ignorées", self.raw.extra_value_lines)
@@ -174,8 +178,12 @@ class _IndicatorChecker:
         """One record per usable line: line, raw code, normalised code, value, weight."""
         records, missing_lines, seen = [], [], {}
         padded_lines, percent_lines = [], []
+        other_years: dict[str, list[int]] = {}
         for row in self.raw.rows.to_dict("records"):
             line = int(row[LINE_COLUMN])
+            if self.year_column and row[self.year_column].strip() != str(self.meta.year):
+                other_years.setdefault(row[self.year_column].strip() or "(vide)", []).append(line)
+                continue
             raw_code = row[self.code_column]
             if not raw_code:
                 self.error("code vide", (line,), self.code_column)
@@ -226,6 +234,15 @@ class _IndicatorChecker:
             record = {"line": line, "code": code, "value": value, "weight": weight}
             seen[code] = record
             records.append(record)
+        if other_years:
+            years = ", ".join(sorted(other_years))
+            lines = [line for ls in other_years.values() for line in ls]
+            if records or seen:
+                self.inform(f"{len(lines)} ligne(s) d'autres années ({years}) ignorées : importez chaque année avec"
+                            " son --year", lines, self.year_column)
+            elif not self.report.errors:
+                self.error(f"aucune ligne pour l'année {self.meta.year} dans la colonne « {self.year_column} »"
+                           f" (années du fichier : {years})", (self.raw.header_line,), self.year_column)
         if missing_lines:
             self.warn(f"{len(missing_lines)} valeur(s) vide(s) ou non diffusée(s) (secret statistique) : lignes"
                       " gardées sans valeur (« non disponible »)", missing_lines, self.value_column)

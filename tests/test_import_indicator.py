@@ -335,3 +335,16 @@ def test_build_reapplies_imports_and_skips_a_modified_copy(env, tiny_raw_dir, tm
         assert "illisible" in reapply_indicator_imports(con, env["imports"].parent)[0]
     finally:
         con.close()
+
+
+def test_a_long_file_with_a_year_column_is_read_one_year_at_a_time(env, capsys):
+    lines = ["code_insee;annee;valeur", "01001;2020;9", "01001;2021;10", "01002;2021;8", "01002;2022;7"]
+    file = write_lines(env["dir"] / "long.csv", lines)
+    assert run_import(env["db"], file, RATE_OPTIONS) == 0
+    out = capsys.readouterr().out
+    assert "lignes 2, 5, colonne « annee » : 2 ligne(s) d'autres années (2020, 2022) ignorées" in out
+    assert values_of(env["db"], "part_80_ans_plus", 2021) == {"01001": 10.0, "01002": 8.0}
+    other = [o if o != "2021" else "2019" for o in RATE_OPTIONS]
+    assert run_import(env["db"], file, other) == 1
+    assert "aucune ligne pour l'année 2019 dans la colonne « annee » (années du fichier : 2020, 2021, 2022)" in (
+        capsys.readouterr().out)
