@@ -102,14 +102,9 @@ def test_reimported_apl_under_65_matches_the_built_in_indicator_at_every_level(t
 
 
 @pytest.mark.real_data
-def test_worked_example_on_the_real_data(tmp_path, monkeypatch):
-    from observatory.build import build_database
-
-    raw = config.raw_data_dir()
-    workbook = raw / "drees-apl" / "apl_generalistes.xlsx"
-    assert workbook.exists(), f"données brutes absentes dans {raw}"
+def test_worked_example_on_the_real_data(real_db_path, tmp_path, monkeypatch):
+    workbook = config.raw_data_dir() / "drees-apl" / "apl_generalistes.xlsx"
     monkeypatch.setenv("OBSERVATOIRE_IMPORTS_DIR", str(tmp_path / "imports"))
-    db = tmp_path / "observatoire.duckdb"
-    build_database(raw, db, imports_dir=tmp_path / "imports")
+    db = db_copy(real_db_path, tmp_path / "db")
     import_years(db, workbook, tmp_path, [2023])
     assert {"cpts", "zone_blanche", "departement", "region", "france"} <= assert_same(db, 2023)
