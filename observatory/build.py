@@ -23,6 +23,7 @@ import shapely
 
 from geo.shapes import STORAGE_GRID, dissolve, round_to_grid, simplify_coverage, to_wkb, wkb_payload_bytes
 from observatory import config
+from observatory.indicator_import import reapply_indicator_imports
 from observatory.readers import apl as apl_reader
 from observatory.readers import cog as cog_reader
 from observatory.readers import geometry as geometry_reader
@@ -37,7 +38,9 @@ INDICATORS_FILE = config.DATA_DIR / "indicators.json"
 # départements, WKB): 1.42 MB unsimplified, 1.33 MB at 0.002°, 0.98 MB at 0.003°, 0.60 MB at 0.005°,
 # 0.31 MB at 0.01°. 0.005° (~500 m, a pixel or two at regional zoom) halves the payload.
 OUTLINE_TOLERANCE_DEG = 0.005
-AGGREGATIONS = ("weighted_mean", "sum")
+AGGREGATIONS = ("weighted_mean", "sum", "ratio")
+# Columns of `indicators` that data/indicators.json may leave out, with their value for a catalogue row.
+CATALOGUE_DEFAULTS = {"origin": "catalogue", "role": "indicator", "source_geo_level": "commune"}
 DIRECTIONS = ("higher_is_better", "lower_is_better", "neutral")
 
 Progress = Callable[[str], None]
@@ -212,6 +215,9 @@ def _step_apl(ctx: _Context) -> None:
         raise BuildError(f"Indicateur(s) absent(s) du catalogue {INDICATORS_FILE} : {', '.join(unknown)}")
     _insert(ctx.con, "indicators", catalogue)
     _insert(ctx.con, "indicator_values", values)
+    pairs = values[["indicator_code", "year"]].drop_duplicates()
+    _insert(ctx.con, "indicator_sources", pairs.assign(source_id=apl_reader.SOURCE_ID,
+                                                       vintage=pairs["year"].map(lambda y: f"APL {y}")))
 
 
 def _step_vocabularies(ctx: _Context) -> None:
@@ -269,6 +275,11 @@ def _step_imports(ctx: _Context) -> None:
     ctx.messages.extend(reapply_imports(ctx.con, ctx.imports_dir))
 
 
+def _step_indicator_imports(ctx: _Context) -> None:
+    # After the catalogue and the territorial tables: imported values are checked against them.
+    ctx.messages.extend(reapply_indicator_imports(ctx.con, ctx.imports_dir))
+
+
 STEPS: tuple[tuple[str, str], ...] = (
     ("Sources : localisation et vérification des fichiers", "_step_sources"),
     ("Découpage administratif COG 2026 : communes, EPCI, table de passage", "_step_cog"),
@@ -280,6 +291,7 @@ STEPS: tuple[tuple[str, str], ...] = (
     ("Études de cas de la thèse", "_step_case_studies"),
     ("Contrôles de qualité des données", "_step_data_quality"),
     ("Registres importés (data/imports)", "_step_imports"),
+    ("Indicateurs importés (data/imports/indicateurs)", "_step_indicator_imports"),
 )
 
 
@@ -297,7 +309,8 @@ def load_indicator_catalogue(path: Path = INDICATORS_FILE) -> pd.DataFrame:
     for i, entry in enumerate(entries):
         where = f"{path}, indicators[{i}] ({entry.get('indicator_code')})"
         unknown = sorted(set(entry) - set(columns))
-        missing = [c.name for c in TABLES_BY_NAME["indicators"].columns if not c.nullable and entry.get(c.name) in (None, "")]
+        missing = [c.name for c in TABLES_BY_NAME["indicators"].columns
+                   if not c.nullable and c.name not in CATALOGUE_DEFAULTS and entry.get(c.name) in (None, "")]
         if unknown or missing:
             raise BuildError(f"{where} : champs inconnus {unknown}, champs obligatoires manquants {missing}")
         if entry["aggregation"] not in AGGREGATIONS or entry["direction"] not in DIRECTIONS:
@@ -307,8 +320,9 @@ def load_indicator_catalogue(path: Path = INDICATORS_FILE) -> pd.DataFrame:
             raise BuildError(f"{where} : une moyenne pondérée exige un indicateur de poids du catalogue (et seulement elle)")
     if len(set(codes)) != len(codes):
         raise BuildError(f"{path} : codes d'indicateurs en double")
-    frame = pd.DataFrame([{c: e.get(c) for c in columns} for e in entries], columns=columns)
+    frame = pd.DataFrame([{c: e.get(c, CATALOGUE_DEFAULTS.get(c)) for c in columns} for e in entries], columns=columns)
     frame["threshold_value"] = frame["threshold_value"].astype("float64")
+    frame["scale_factor"] = frame["scale_factor"].astype("float64")
     frame["decimals"] = frame["decimals"].astype("int32")
     return frame
 

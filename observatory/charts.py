@@ -188,7 +188,8 @@ def indicator_comparison_chart(territories: pd.DataFrame, entry: dict, year: int
         .mark_bar()
         .encode(
             y=alt.Y("territory_label:N", title=None, sort=list(data["territory_label"])),
-            x=alt.X("value:Q", title=f"{entry['label']} ({entry['unit']})"),
+            # The chart's title names the indicator; the axis keeps the unit (long labels were cut off).
+            x=alt.X("value:Q", title=entry["unit"]),
             color=alt.Color(
                 "territory_kind:N",
                 scale=alt.Scale(domain=kinds, range=[TERRITORY_COLORS[k] for k in kinds]),

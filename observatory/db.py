@@ -18,13 +18,37 @@ class DatabaseMissingError(FileNotFoundError):
     """The analytical database has not been built yet."""
 
 
+class DatabaseSchemaError(DatabaseMissingError):
+    """The database was built by another version of the schema: it must be rebuilt (message in French)."""
+
+
 def open_readonly(path: Path) -> duckdb.DuckDBPyConnection:
     path = Path(path)
     if not path.exists():
         raise DatabaseMissingError(
             f"Base de données introuvable : {path}. Lancez `python -m observatory build` (ou `make setup`)."
         )
-    return duckdb.connect(str(path), read_only=True)
+    con = duckdb.connect(str(path), read_only=True)
+    check_schema_version(con, path)
+    return con
+
+
+def check_schema_version(con: duckdb.DuckDBPyConnection, path: Path) -> None:
+    """Refuse (closing ``con``) a database whose ``build_info`` records another schema version: its tables
+    lack columns the app reads, which would fail deep inside a page instead of here, in French."""
+    from observatory.schema import SCHEMA_VERSION
+
+    try:
+        found = con.execute("SELECT value FROM build_info WHERE key = 'schema_version'").fetchall()
+    except duckdb.Error:
+        found = []
+    if found and found[0][0] != SCHEMA_VERSION:
+        con.close()
+        raise DatabaseSchemaError(
+            f"La base de données de l'observatoire a été construite avec le schéma v{found[0][0]} ; cette version de l'observatoire"
+            f" attend le schéma v{SCHEMA_VERSION}. Reconstruisez-la : `python -m observatory build` (ou `make build`) ;"
+            " les registres et indicateurs importés sont ré-appliqués."
+        )
 
 
 def fetch_df(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] | dict | None = None) -> pd.DataFrame:

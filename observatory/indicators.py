@@ -24,7 +24,10 @@ import pandas as pd
 from observatory.config import DATA_DIR
 from observatory.coverage import COVERED, OVERLAP, WHITE_ZONE, CoverageSnapshot
 
-AGGREGATIONS = ("weighted_mean", "sum")
+# weighted_mean and sum (catalogue), ratio (Σ numerator / Σ denominator of two counts), change (derived
+# indicators: the aggregate of one year minus that of the previous year, see observatory.derived_indicators).
+AGGREGATIONS = ("weighted_mean", "sum", "ratio", "change")
+STORED_AGGREGATIONS = ("weighted_mean", "sum")  # what :func:`aggregate` computes from values (and weights)
 INDICATOR_CLASSES_PATH = DATA_DIR / "indicator_classes.json"
 
 
@@ -75,8 +78,8 @@ def aggregate(
     ``weights`` is None); ``sum``: sum of values. With ``groups``, one result per group (Series),
     else a float (NaN when nothing to aggregate).
     """
-    if aggregation not in AGGREGATIONS:
-        raise ValueError(f"agrégation inconnue : {aggregation!r} (attendu : {', '.join(AGGREGATIONS)})")
+    if aggregation not in STORED_AGGREGATIONS:
+        raise ValueError(f"agrégation inconnue : {aggregation!r} (attendu : {', '.join(STORED_AGGREGATIONS)})")
     v = pd.to_numeric(values, errors="coerce").astype("float64")
     if aggregation == "sum":
         w = pd.Series(1.0, index=v.index)
@@ -103,11 +106,60 @@ def aggregate(
 
 @dataclass
 class IndicatorFrame:
-    """Unit-level values of one indicator for one year, with their weight and population."""
+    """Unit-level values of one indicator for one year, with their weight and population.
+
+    A ``ratio`` indicator also carries ``numerator`` and ``denominator`` columns (the two counts); a
+    ``change`` indicator carries ``parts`` (« current » and « previous »: the frames of the two years it
+    compares), because the change over a territory is the difference of the two aggregates, not the
+    aggregate of the communes' differences."""
 
     entry: dict
     year: int
     units: pd.DataFrame  # commune_code, value, weight, population_count (+ unit columns passed in)
+    parts: dict | None = None
+
+
+def _mapped(units: pd.DataFrame, values: pd.DataFrame | None) -> pd.Series:
+    """(geo_code, value) rows onto the units' commune_code (NaN where absent)."""
+    if values is None:
+        return pd.Series(np.nan, index=units.index, dtype="float64")
+    return units["commune_code"].map(values.set_index("geo_code")["value"]).astype("float64")
+
+
+def ratio_frame(
+    entry: dict, year: int, numerators: pd.DataFrame | pd.Series, denominators: pd.DataFrame | pd.Series,
+    units: pd.DataFrame, values: pd.DataFrame | None = None,
+) -> IndicatorFrame:
+    """A ratio indicator: ``scale_factor`` × numerator / denominator per unit (or the published rate in
+    ``values`` when given), aggregated as Σ numerator / Σ denominator over the units having both counts.
+    ``numerators``/``denominators``: (geo_code, value) rows, or Series aligned on ``units``."""
+    frame = units.copy()
+    frame["numerator"] = numerators.astype("float64") if isinstance(numerators, pd.Series) else _mapped(frame, numerators)
+    frame["denominator"] = (denominators.astype("float64") if isinstance(denominators, pd.Series)
+                            else _mapped(frame, denominators))
+    scale = float(entry.get("scale_factor") or 1.0)
+    computed = scale * frame["numerator"] / frame["denominator"].where(frame["denominator"] > 0)
+    frame["value"] = computed if values is None else _mapped(frame, values)
+    frame["weight"] = np.nan
+    return IndicatorFrame(entry, int(year), frame)
+
+
+def change_frame(entry: dict, current: IndicatorFrame, previous: IndicatorFrame) -> IndicatorFrame:
+    """The change of an indicator between two of its years (``entry['change_mode']``: difference or
+    relative_pct), per unit for maps and per territory from the two aggregates."""
+    frame = current.units.drop(columns=[c for c in ("numerator", "denominator") if c in current.units]).copy()
+    before = frame["commune_code"].map(previous.units.set_index("commune_code")["value"])
+    frame["value"] = _change(frame["value"], before, entry.get("change_mode"))
+    frame["weight"] = np.nan
+    return IndicatorFrame(entry, current.year, frame, parts={"current": current, "previous": previous})
+
+
+def _change(now, before, mode: str | None):
+    if mode == "relative_pct":
+        if isinstance(now, pd.Series):
+            return (now / before.where(before != 0) - 1) * 100
+        return (now / before - 1) * 100 if before not in (0, None) and not pd.isna(before) else float("nan")
+    return now - before
 
 
 def indicator_frame(
@@ -131,10 +183,29 @@ def indicator_frame(
     return IndicatorFrame(entry, int(year), frame)
 
 
-def _territory_row(kind: str, code: str, label: str, frame: pd.DataFrame, entry: dict) -> dict:
+def territory_value(frame: pd.DataFrame, entry: dict, parts: dict | None = None) -> float:
+    """The indicator over the units of ``frame`` (rows of an :class:`IndicatorFrame`), by its aggregation."""
     aggregation = entry["aggregation"]
+    if aggregation == "ratio":
+        known = frame["numerator"].notna() & frame["denominator"].notna()
+        denominator = frame.loc[known, "denominator"].sum()
+        scale = float(entry.get("scale_factor") or 1.0)
+        return float(scale * frame.loc[known, "numerator"].sum() / denominator) if denominator > 0 else float("nan")
+    if aggregation == "change":
+        if not parts:
+            raise ValueError(f"indicateur {entry.get('indicator_code')} : évolution sans ses deux années")
+        codes = set(frame["commune_code"])
+        values = []
+        for name in ("current", "previous"):
+            part = parts[name]
+            values.append(territory_value(part.units[part.units["commune_code"].isin(codes)], part.entry, part.parts))
+        return float(_change(values[0], values[1], entry.get("change_mode")))
     weights = frame["weight"] if aggregation == "weighted_mean" else None
-    value = aggregate(frame["value"], weights, aggregation=aggregation)
+    return aggregate(frame["value"], weights, aggregation=aggregation)
+
+
+def _territory_row(kind: str, code: str, label: str, frame: pd.DataFrame, entry: dict, parts: dict | None = None) -> dict:
+    value = territory_value(frame, entry, parts)
     has_value = frame["value"].notna()
     pop = frame["population_count"].astype("float64")
     threshold = entry.get("threshold_value")
@@ -202,7 +273,8 @@ def indicator_by_territory(
     for cid in cpts_ids:
         members = links.loc[links["cpts_id"] == cid, "commune_code"]
         rows.append(
-            _territory_row("cpts", cid, cpts_names.get(cid, cid), units[units["commune_code"].isin(members)], entry)
+            _territory_row("cpts", cid, cpts_names.get(cid, cid), units[units["commune_code"].isin(members)], entry,
+                           data.parts)
         )
 
     if departement_code is not None:
@@ -220,7 +292,7 @@ def indicator_by_territory(
     else:
         scope, scope_code, scope_name = pd.Series(True, index=units.index), "FR", "France"
     white = units[scope & (units["status"] == WHITE_ZONE)]
-    rows.append(_territory_row("zone_blanche", scope_code, f"Zone blanche – {scope_name}", white, entry))
+    rows.append(_territory_row("zone_blanche", scope_code, f"Zone blanche – {scope_name}", white, entry, data.parts))
     if departement_code is not None:
         dept = units[units["departement_code"] == departement_code]
         rows.append(
@@ -230,14 +302,16 @@ def indicator_by_territory(
                 f"Département – {names.get(departement_code, departement_code)}",
                 dept,
                 entry,
+                data.parts,
             )
         )
     if region_code is not None:
         reg = units[units["region_code"] == region_code]
         rows.append(
-            _territory_row("region", region_code, f"Région – {names.get(region_code, region_code)}", reg, entry)
+            _territory_row("region", region_code, f"Région – {names.get(region_code, region_code)}", reg, entry,
+                           data.parts)
         )
-    rows.append(_territory_row("france", "FR", "France", units, entry))
+    rows.append(_territory_row("france", "FR", "France", units, entry, data.parts))
     return pd.DataFrame(rows)
 
 
@@ -250,7 +324,7 @@ def indicator_by_status(data: IndicatorFrame, snapshot: CoverageSnapshot) -> pd.
         "zone_blanche": ("Communes en zone blanche", units["status"] == WHITE_ZONE),
     }
     return pd.DataFrame(
-        [_territory_row(kind, kind, label, units[mask], data.entry) for kind, (label, mask) in groups.items()]
+        [_territory_row(kind, kind, label, units[mask], data.entry, data.parts) for kind, (label, mask) in groups.items()]
     )
 
 
@@ -345,6 +419,33 @@ def class_labels(breaks: list[float], decimals: int = 1) -> list[str]:
     return labels
 
 
+CLASS_METHODS = ("quantiles", "natural_breaks", "thresholds")
+CLASS_METHOD_LABELS = {"quantiles": "quantiles", "natural_breaks": "seuils naturels (Jenks)",
+                       "thresholds": "seuils fixés"}
+JENKS_SAMPLE = 500  # quantile points given to Fisher-Jenks: 0.25 s, where all 35,000 values take minutes
+
+
+def _distribution_breaks(v: pd.Series, method: str, k: int) -> list[float]:
+    """Inner class breaks from the values' own distribution, by mapclassify (a maintained library of
+    choropleth schemes): ``quantiles`` (about as many units per class) or ``natural_breaks`` (Fisher-Jenks,
+    classes as homogeneous as possible, computed on 500 evenly spaced quantiles of the values: exact on
+    small sets, deterministic, and safe with ties, where Jenks-Caspall can loop and k-means is random)."""
+    import warnings
+
+    import mapclassify  # imported here: ~1 s, only when a map needs classes
+
+    array = v.to_numpy(dtype=float)
+    with warnings.catch_warnings():  # « not enough unique values »: fewer classes, which is the intent
+        warnings.simplefilter("ignore")
+        if method == "quantiles":
+            return [float(b) for b in mapclassify.Quantiles(array, k=k).bins[:-1]]  # last bin = the maximum
+        sample = np.quantile(array, np.linspace(0, 1, JENKS_SAMPLE), method="closest_observation")
+        distinct = len(np.unique(sample))
+        if distinct < 2:
+            return []
+        return [float(b) for b in mapclassify.FisherJenks(sample, k=min(k, distinct)).bins[:-1]]
+
+
 def classify(
     values: pd.Series,
     method: str = "quantiles",
@@ -353,24 +454,24 @@ def classify(
     decimals: int = 1,
     direction: str = "neutral",
 ) -> Classification:
-    """Classes for a choropleth: ``thresholds`` (given ``breaks``) or ``quantiles`` (k classes of
-    roughly equal numbers of units; equal quantiles merge, so fewer classes may come back)."""
+    """Classes for a choropleth: ``thresholds`` (given ``breaks``), ``quantiles`` (k classes of roughly
+    equal numbers of units) or ``natural_breaks`` (Jenks-Caspall); equal breaks merge once rounded to the
+    display precision, so fewer classes may come back."""
     if method == "thresholds":
         if not breaks:
             raise ValueError("classes par seuils : liste de bornes vide")
         inner = sorted(float(b) for b in breaks)
         source = None
-    elif method == "quantiles":
+    elif method in ("quantiles", "natural_breaks"):
         if not 2 <= k <= MAX_CLASSES:
             raise ValueError(f"nombre de classes invalide : {k} (entre 2 et {MAX_CLASSES})")
         v = pd.to_numeric(values, errors="coerce").dropna()
         if v.empty:
             inner = []
         else:
-            qs = np.quantile(v.to_numpy(dtype=float), [i / k for i in range(1, k)])
             # Round to the display precision so labels and class membership agree.
-            inner = sorted(set(round(float(q), decimals) for q in qs))
-            inner = [b for b in inner if b > v.min()]
+            inner = sorted(set(round(b, decimals) for b in _distribution_breaks(v, method, k)))
+            inner = [b for b in inner if v.min() < b <= v.max()]
             if not inner and v.max() > v.min():
                 # Heavy ties (e.g. most values equal) collapse every quantile: equal intervals instead,
                 # so that different values still get different colours.
@@ -379,20 +480,28 @@ def classify(
                     {round(float(v.min() + i * step), decimals) for i in range(1, k)}
                     - {round(float(v.min()), decimals)}
                 )
-        source = f"quantiles ({k} classes)"
+        count = len(inner) + 1
+        source = f"{CLASS_METHOD_LABELS[method]} ({count} classe{'s' if count > 1 else ''})"
     else:
-        raise ValueError(f"méthode de classement inconnue : {method!r} (attendu : quantiles ou thresholds)")
+        raise ValueError(f"méthode de classement inconnue : {method!r} (attendu : {', '.join(CLASS_METHODS)})")
     return Classification(method, inner, class_labels(inner, decimals), class_colors(len(inner) + 1, direction), source)
 
 
 def classify_indicator(entry: dict, values: pd.Series, classes: dict | None = None, k: int = 5) -> Classification:
-    """Classes for a catalogue indicator: its thresholds from ``indicator_classes.json`` if any, else quantiles."""
+    """Classes for an indicator: its thresholds from ``indicator_classes.json`` (catalogue) or from its own
+    import (``class_method`` thresholds + ``class_breaks``), else its ``class_method`` (quantiles by
+    default) over ``values``: pass the indicator's whole distribution (every unit of France for the year)
+    so that maps of different départements share one legend."""
     classes = load_indicator_classes() if classes is None else classes
     spec = classes.get("classes", {}).get(entry["indicator_code"])
     decimals = int(entry.get("decimals") or 0)
     direction = entry.get("direction") or "neutral"
+    method = entry.get("class_method") or "quantiles"
+    if spec is None and method == "thresholds" and entry.get("class_breaks"):
+        spec = {"breaks": json.loads(entry["class_breaks"]), "source": "seuils fixés à l'import de l'indicateur."}
     if spec:
         result = classify(values, "thresholds", breaks=spec["breaks"], decimals=max(decimals, 1), direction=direction)
         result.source = spec.get("source")
         return result
-    return classify(values, "quantiles", k=k, decimals=decimals, direction=direction)
+    return classify(values, method if method in ("quantiles", "natural_breaks") else "quantiles", k=k,
+                    decimals=decimals, direction=direction)

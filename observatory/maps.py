@@ -640,7 +640,7 @@ def indicator_map(
     # The legend carries the indicator's full label; the tooltip stays short.
     fields = [("unit_name", "Commune"), ("value_text", f"Valeur {data.year}"), ("unit_text", "Unité"),
               ("population_text", "Population")]  # fmt: skip
-    units["unit_text"] = entry["unit"]
+    units["unit_text"] = html_literal(entry["unit"])  # an imported unit is outside text; tooltips are HTML
     if snapshot is not None:
         units["cpts_text"] = units["commune_code"].map(snapshot.units.set_index("commune_code")["cpts_names"])
         units["cpts_text"] = units["cpts_text"].fillna("").replace("", "aucune")

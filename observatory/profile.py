@@ -11,7 +11,8 @@ Decisions written down once:
 - « missions non renseignées » (a register without any mission row: imported files, case studies) is not
   « aucune mission » : the ceiling is then not computable and only the theoretical maximum of the size
   class is given;
-- the open data at hand has no age structure: the page says so instead of inventing one.
+- the open data at hand has no age structure: the page says so instead of inventing one, and says how to
+  import one (imported and derived indicators are shown like the APL).
 """
 
 from __future__ import annotations
@@ -41,9 +42,10 @@ from observatory.self_assessment import radar_series
 from observatory.stages import UNKNOWN_STAGE, national_stage_of_ars, national_stages, stage_label
 
 AGE_STRUCTURE_NOTE = (
-    "Structure par âge : non disponible. Les données ouvertes chargées (COG 2026 de l'INSEE, APL de la DREES)"
-    " donnent la population municipale par commune, pas sa répartition par âge ; elle n'est donc pas affichée"
-    " plutôt qu'estimée."
+    "Structure par âge : absente des données ouvertes chargées par le build (COG 2026 de l'INSEE, APL de la DREES),"
+    " qui donnent la population municipale par commune, pas sa répartition par âge ; elle n'est pas estimée."
+    " Une part des 80 ans ou plus, un effectif de professionnels ou tout autre indicateur par commune s'importe"
+    " avec `python -m observatory import-indicator` (docs/import-indicateur.md) et s'affiche alors ci-dessous."
 )
 ASSOCIATION_EVENT = "association"
 NOT_ENGAGED_LABEL = "Pas encore engagée à cette date"
@@ -389,11 +391,18 @@ def territory_profile(
 
 
 def shown_indicators(catalogue: pd.DataFrame) -> list[str]:
-    """Catalogue indicators shown on a profile: those aggregated as weighted means (access indicators
-    such as the APL), not the sums that only serve as their weights. A new catalogue row shows up
-    without code change."""
-    rows = catalogue[catalogue["aggregation"] == "weighted_mean"]
-    return rows.sort_values(["threshold_value", "indicator_code"], na_position="last")["indicator_code"].tolist()
+    """Indicators shown on a profile: every headline indicator with a year (``indicator_catalogue.
+    is_headline``: the APL, imported rates and counts, derived ones), not the sums that only serve as
+    weights, nor a derived indicator marked ``on_profile: false`` (the density, already in the population
+    table). Catalogue first (those with a reference threshold leading), then imported, then derived. A new
+    catalogue row, import or derived definition shows up without code change."""
+    from observatory.indicator_catalogue import is_headline
+
+    rows = catalogue[[is_headline(r) and r.get("on_profile", True) is not False and r.get("years") is not None
+                      and len(r["years"]) > 0 for r in catalogue.to_dict("records")]].copy()
+    rows["origin_rank"] = rows["origin"].map({"catalogue": 0, "imported": 1, "derived": 2}).fillna(3)
+    return rows.sort_values(["origin_rank", "threshold_value", "indicator_code"], na_position="last")[
+        "indicator_code"].tolist()
 
 
 # ---------------------------------------------------------------------------------------------------

@@ -307,7 +307,9 @@ def indicator_catalogue(con: Connection) -> pd.DataFrame:
         con,
         """
         SELECT i.indicator_code, i.label, i.unit, i.direction, i.source_id, i.weight_indicator_code,
-               i.aggregation, i.threshold_value, i.threshold_label, i.decimals, i.description,
+               i.aggregation, i.threshold_value, i.threshold_label, i.decimals, i.description, i.origin, i.role,
+               i.source_geo_level, i.numerator_indicator_code, i.denominator_indicator_code, i.scale_factor,
+               i.class_method, i.class_breaks,
                list(DISTINCT v.year ORDER BY v.year) FILTER (WHERE v.year IS NOT NULL) AS years
         FROM indicators i LEFT JOIN indicator_values v USING (indicator_code)
         GROUP BY ALL
@@ -343,6 +345,39 @@ def indicator_values(
         sql += " AND list_contains(?, geo_code)"
         params.append(codes)
     return fetch_df(con, sql + " ORDER BY geo_code", params)
+
+
+def indicator_sources(con: Connection) -> pd.DataFrame:
+    """Source and vintage of every (indicator, year): indicator_code, year, source_id, vintage."""
+    return fetch_df(con, "SELECT indicator_code, year, source_id, vintage FROM indicator_sources ORDER BY ALL")
+
+
+# --- indicator import ---
+# Read queries of `python -m observatory import-indicator` (observatory/indicator_import.py).
+
+
+def indicator_import_units(con: Connection) -> pd.DataFrame:
+    """Every commune and arrondissement with what an indicator import needs: codes, EPCI, population."""
+    return fetch_df(
+        con,
+        """
+        SELECT commune_code, name, unit_type, parent_commune_code, departement_code, region_code, epci_code,
+               population_count, is_territorial_unit
+        FROM communes ORDER BY commune_code
+        """,
+    )
+
+
+def indicator_import_areas(con: Connection) -> pd.DataFrame:
+    """EPCI and départements (level, code, name): the other levels an indicator file may be published at."""
+    return fetch_df(
+        con,
+        """
+        SELECT 'epci' AS level, epci_code AS code, name FROM epci
+        UNION ALL SELECT 'departement', departement_code, name FROM departements
+        ORDER BY level, code
+        """,
+    )
 
 
 # --- register import ---

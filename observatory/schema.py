@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCHEMA_VERSION = "1"
+SCHEMA_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -163,12 +163,31 @@ TABLES: tuple[Table, ...] = (
             _c("threshold_label", "VARCHAR", "libellé du seuil"),
             _c("decimals", "INTEGER", "décimales d'affichage", False),
             _c("description", "VARCHAR", "définition, en français", False),
+            _c("origin", "VARCHAR", "catalogue (data/indicators.json) ou imported (python -m observatory import-indicator)", False),
+            _c("role", "VARCHAR", "indicator (affiché) ou weight (sert seulement de poids à un autre indicateur)", False),
+            _c("source_geo_level", "VARCHAR", "niveau des valeurs publiées : commune, epci ou departement (attribuées aux communes)", False),
+            _c("numerator_indicator_code", "VARCHAR", "agrégation ratio : effectif au numérateur (même année)"),
+            _c("denominator_indicator_code", "VARCHAR", "agrégation ratio : effectif au dénominateur (même année)"),
+            _c("scale_factor", "DOUBLE", "agrégation ratio : facteur (100 pour un pourcentage, 10 000 pour 10 000 habitants)"),
+            _c("class_method", "VARCHAR", "classes de carte : quantiles, natural_breaks ou thresholds (NULL : data/indicator_classes.json, sinon quantiles)"),
+            _c("class_breaks", "VARCHAR", "bornes des classes (liste JSON) quand class_method = thresholds"),
         ),
         ("indicator_code",),
     ),
     Table(
+        "indicator_sources",
+        "Source de chaque année d'un indicateur (un indicateur importé peut changer de source ou de millésime d'une année à l'autre).",
+        (
+            _c("indicator_code", "VARCHAR", "indicateur", False),
+            _c("year", "INTEGER", "année", False),
+            _c("source_id", "VARCHAR", "source (table sources)", False),
+            _c("vintage", "VARCHAR", "millésime affiché pour cette année (ex. RP 2021, géographie 2026)", False),
+        ),
+        ("indicator_code", "year"),
+    ),
+    Table(
         "indicator_values",
-        "Valeurs des indicateurs par niveau géographique et année.",
+        "Valeurs des indicateurs par unité territoriale et année (valeurs publiées par EPCI ou département : attribuées à leurs communes).",
         (
             _c("indicator_code", "VARCHAR", "indicateur", False),
             _c("geo_level", "VARCHAR", "commune (unités territoriales)", False),

@@ -1,5 +1,6 @@
 """Couverture : la carte des CPTS par stade, les zones blanches et les chevauchements, les chiffres clés
-d'une zone à une date, leur évolution et l'accès aux soins par territoire.
+d'une zone à une date, leur évolution et les indicateurs territoriaux (APL, indicateurs importés et
+calculés) par territoire.
 
 Deep links: ``?echelle=france|region|departement&region=93&departement=13&date=2024-03-31&cpts=<cpts_id>``
 (the frame adds ``registre``).
@@ -16,6 +17,7 @@ from observatory.maps import stage_styles
 from observatory.safe_text import markdown_literal
 from ui import cache
 from ui import couverture_widgets as cw
+from ui import indicator_widgets as iw
 from ui.frame import page_context
 from ui.map_component import show_map
 from ui.widgets import register_banner, source_caption
@@ -231,14 +233,13 @@ if published is not None:
 else:
     st.caption("Les chiffres nationaux publiés ne sont comparés qu'à l'échelle France.")
 
-# --- Access to care -------------------------------------------------------------------------------
-st.subheader("Accès aux soins")
-full_catalogue = cache.couverture_indicator_catalogue(path)
-catalogue = full_catalogue[full_catalogue["years"].map(lambda years: years is not None and len(years) > 0)]
+# --- Territorial indicators ---------------------------------------------------------------------
+st.subheader("Indicateurs territoriaux")
+catalogue = iw.offered_catalogue(path)
 if catalogue.empty:
-    st.info("Aucun indicateur d'accès aux soins n'est chargé dans la base.")
+    st.info("Aucun indicateur territorial n'est chargé dans la base.")
     st.stop()
-indicator_labels = dict(zip(catalogue["indicator_code"], catalogue["label"], strict=True))
+indicator_labels = iw.choices(catalogue)
 # Default: the first indicator with a reference threshold (the catalogue decides, not the page).
 with_threshold = catalogue.loc[catalogue["threshold_value"].notna(), "indicator_code"]
 seed(
@@ -249,95 +250,13 @@ seed(
 )
 indicator_column, year_column = st.columns([3, 1])
 indicator_code = indicator_column.selectbox(
-    "Indicateur", list(indicator_labels), format_func=indicator_labels.get, key=KEY_INDICATOR
+    "Indicateur", list(indicator_labels), format_func=indicator_labels.get, key=KEY_INDICATOR,
+    help="Indicateurs du catalogue (APL de la DREES), importés (python -m observatory import-indicator) et "
+    "calculés à partir d'eux (data/derived_indicators.json).",
 )
 entry = catalogue_entry(catalogue, indicator_code)
 years = sorted((int(y) for y in entry["years"]), reverse=True)
 seed(KEY_YEAR, None, years, years[0])
 year = year_column.selectbox("Année", years, key=KEY_YEAR)
-if entry.get("description"):
-    st.caption(entry["description"])
-
-try:
-    rows = cache.couverture_indicator_rows(
-        path, register_id, as_of, register_region, indicator_code, year, scale, area_code
-    )
-except ValueError as error:  # e.g. the weight indicator is missing for that year
-    st.warning(f"Indicateur indisponible : {error}")
-    st.stop()
-
-weight_code = entry.get("weight_indicator_code")
-if entry["aggregation"] == "sum":
-    method = "Valeurs agrégées : somme des valeurs des communes."
-elif weight_code:
-    weight_label = catalogue_entry(full_catalogue, weight_code)["label"]
-    method = (
-        f"Valeurs agrégées : moyenne des valeurs des communes pondérée par « {weight_label} » de la même "
-        "année (pondération fixée par le catalogue des indicateurs)."
-    )
-else:
-    method = "Valeurs agrégées : moyenne des communes pondérée par leur population municipale."
-
-if scale == "departement":
-    classes = cache.couverture_indicator_classes(path, indicator_code, year, area_code)
-    show_map(
-        cache.couverture_indicator_map(
-            path, register_id, as_of, register_region, indicator_code, year, area_code, selected
-        ),
-        key=KEY_INDICATOR_MAP,
-        height=MAP_HEIGHT,
-    )
-    if classes.method == "thresholds":
-        st.caption(f"Classes de la carte : seuils fixés. {classes.source}")
-    else:
-        st.caption(
-            f"Classes de la carte : {classes.source} des communes du département (le catalogue ne fixe pas de "
-            "seuils de lecture pour cet indicateur) : chaque classe regroupe à peu près autant de communes."
-        )
-else:
-    st.info(
-        "La carte communale de l'indicateur s'affiche à l'échelle Département : choisissez un département. "
-        "À l'échelle de la France ou d'une région, des milliers de communes seraient illisibles et trop "
-        "lourdes à charger ; le tableau ci-dessous compare les territoires.",
-        icon=":material/map:",
-    )
-
-if entry.get("threshold_value") is not None:
-    st.markdown(f"**Population sous le {entry.get('threshold_label') or 'seuil'}** ({year})")
-    areas = rows[(rows["territory_kind"] != "cpts") & (rows["units_count"] > 0)]  # no empty white zone
-    for column, row in zip(st.columns(len(areas)), areas.itertuples(index=False), strict=True):
-        column.metric(
-            row.territory_label,
-            cw.fmt_pct(row.share_below_threshold_pct),
-            help="Part des habitants des communes dont la valeur est sous le seuil, parmi les habitants des "
-            "communes ayant une valeur.",
-        )
-        column.caption(f"{cw.fmt_int(row.population_below_threshold)} hab. sous le seuil")
-else:
-    st.caption("Le catalogue ne donne pas de seuil de référence pour cet indicateur.")
-
-cpts_count = int((rows["territory_kind"] == "cpts").sum())
-st.vega_lite_chart(
-    spec=cache.couverture_indicator_chart(
-        path, register_id, as_of, register_region, indicator_code, year, scale, area_code, MAX_CPTS_BARS
-    ),
-    width="stretch",
-    theme=None,
-)
-if cpts_count > MAX_CPTS_BARS:
-    st.caption(f"{cpts_count} CPTS dans la zone : leurs valeurs sont dans le tableau ci-dessous.")
-indicator_rows = cw.indicator_table(rows, entry)
-st.dataframe(indicator_rows, hide_index=True, width="stretch")
-st.download_button(
-    "Télécharger les valeurs par territoire (CSV pour Excel)",
-    data=exports.csv_bytes(indicator_rows),
-    file_name=f"acces_soins_{indicator_code}_{year}_{area_code or 'france'}.csv",
-    mime="text/csv",
-    on_click="ignore",
-    key="couverture_indicateur_csv",
-)
-st.caption(
-    f"{method} Territoires des CPTS actives au {cw.format_date(as_of)} (chacune sur toutes ses communes) ; "
-    f"zone blanche : communes sans CPTS de la zone. Unité : {entry['unit']}."
-)
-source_caption(sources, [entry["source_id"]], prefix=f"Source de l'indicateur (année {year})")
+iw.render_indicator(path, register_id, as_of, register_region, scale, area_code, selected, entry, year,
+                    KEY_INDICATOR_MAP, MAP_HEIGHT, MAX_CPTS_BARS)

@@ -9,7 +9,9 @@ from observatory.readers.cog import SOURCE_ID as POPULATION_SOURCE_ID
 from observatory.readers.geometry import SOURCE_ID as GEOMETRY_SOURCE_ID
 from ui import cache, errors
 from ui import fiche_widgets as fw
+from ui.cache_indicators import members_share
 from ui.frame import page_context
+from ui.indicator_widgets import render_members_share
 from ui.profile_widgets import choose_cpts, ensure_demo_assessments
 from ui.widgets import register_banner
 
@@ -46,6 +48,9 @@ sources = cache.sources(path)
 territory = None if chosen.is_case_study else cache.profile_territory(path, chosen.register_id, chosen.as_of,
                                                                         chosen.region_code, chosen.cpts_id)
 fw.render_territory(path, chosen, territory, sources, [GEOMETRY_SOURCE_ID], [POPULATION_SOURCE_ID])
+if territory is not None:
+    render_members_share(members_share(path, chosen.register_id, chosen.as_of, chosen.region_code, chosen.cpts_id,
+                                       user_path, token))
 if figures is not None:
     fw.render_case_study_tables(chosen.cpts_id, figures)
 

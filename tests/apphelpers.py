@@ -43,3 +43,8 @@ def rendered(markdown: str) -> str:
 def all_text(at: AppTest) -> str:
     """Every piece of markdown, caption, title and alert text as read, for content assertions."""
     return "\n".join(rendered(source) for source in markdown_sources(at))
+
+
+def displayed(markdown: str) -> str:
+    """Alias of :func:`rendered` (Markdown source as displayed)."""
+    return rendered(markdown)

@@ -74,3 +74,19 @@ def app_env(tiny_db: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> P
     st.cache_data.clear()
     st.cache_resource.clear()
     return tiny_db
+
+
+@pytest.fixture(scope="session")
+def real_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The database built once by the real build from the REAL raw data (tests marked real_data share it;
+    open it read-only, or copy it before writing)."""
+    from observatory.build import build_database
+
+    raw = config.raw_data_dir()
+    assert (raw / "etalab-decoupage-administratif" / "communes.json").exists(), (
+        f"données brutes absentes dans {raw} (../shared/data ou OBSERVATOIRE_RAW_DIR)"
+    )
+    folder = tmp_path_factory.mktemp("real")
+    path = folder / "observatoire.duckdb"
+    build_database(raw, path, imports_dir=folder / "imports")
+    return path

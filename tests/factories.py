@@ -36,6 +36,7 @@ import pandas as pd
 import shapely
 
 from geo.shapes import dissolve, to_wkb
+from observatory.schema import SCHEMA_VERSION
 from observatory.store import create_schema, insert_frame
 
 DEMO_REGISTER_ID = "demo-test"
@@ -324,6 +325,13 @@ def _frames() -> dict[str, pd.DataFrame]:
             },
         ]
     )
+    # Columns added with imported indicators (schema v2): both rows are catalogue indicators held by commune.
+    indicators = indicators.assign(origin="catalogue", role="indicator", source_geo_level="commune",
+                                   numerator_indicator_code=None, denominator_indicator_code=None,
+                                   scale_factor=None, class_method=None, class_breaks=None)
+    indicator_sources = pd.DataFrame([{"indicator_code": code, "year": year, "source_id": "drees-apl",
+                                       "vintage": f"APL {year}"}
+                                      for code in ("apl_mg", "pop_standardisee_mg") for year in (2022, 2023)])
     value_rows = []
     for year in (2022, 2023):
         for i, u in enumerate(UNITS):
@@ -360,7 +368,7 @@ def _frames() -> dict[str, pd.DataFrame]:
         ]
     )
     return {
-        "build_info": pd.DataFrame({"key": ["schema_version", "cog_vintage"], "value": ["1", "COG 2026"]}),
+        "build_info": pd.DataFrame({"key": ["schema_version", "cog_vintage"], "value": [SCHEMA_VERSION, "COG 2026"]}),
         "sources": sources,
         "regions": regions,
         "departements": departements,
@@ -369,6 +377,7 @@ def _frames() -> dict[str, pd.DataFrame]:
         "commune_geometries": commune_geometries,
         "indicators": indicators,
         "indicator_values": indicator_values,
+        "indicator_sources": indicator_sources,
         "stages": stages_frame(),
         "registers": registers,
         "cpts": cpts,

@@ -214,3 +214,16 @@ def test_indicator_classes_file_is_valid_and_matches_the_catalogue():
                                                    (float("nan"), 1, "n.d."), (0.5, 1, "0,5")])  # fmt: skip
 def test_french_number_format(value, decimals, text):
     assert ind.format_number(value, decimals) == text
+
+
+def test_natural_breaks_by_mapclassify_are_deterministic_and_survive_ties():
+    values = pd.Series([1.0] * 40 + [2.0] * 5 + [10.0, 11.0, 12.0, 30.0, 31.0])
+    first = ind.classify(values, "natural_breaks", k=5, decimals=0)
+    assert first.breaks == ind.classify(values, "natural_breaks", k=5, decimals=0).breaks
+    assert first.method == "natural_breaks" and first.source.startswith("seuils naturels (Jenks)")
+    assert first.breaks == sorted(first.breaks) and all(1 < b <= 31 for b in first.breaks)
+    assert len(set(first.assign(pd.Series([1.0, 30.0])).tolist())) == 2  # the extremes never share a class
+    assert ind.classify(pd.Series([4.0] * 10), "natural_breaks", k=5).breaks == []  # one value: one class
+    imported = {"indicator_code": "x", "decimals": 1, "direction": "neutral", "class_method": "thresholds",
+                "class_breaks": "[2.5, 4.0]"}
+    assert ind.classify_indicator(imported, values, classes={}).breaks == [2.5, 4.0]

@@ -103,7 +103,7 @@ def test_demo_cpts_with_a_submitted_assessment(app_env, tmp_path):
     population_table = next(d.value for d in at.dataframe if "Population municipale" in d.value.columns)
     assert population_table.iloc[0]["Population municipale"] == format_number(pfx.population(app_env, cpts_id), 0)
     assert population_table["Territoire"].iloc[-1] == "France"
-    assert "Structure par âge : non disponible" in text
+    assert "Structure par âge : absente des données ouvertes" in text and "import-indicator" in text
     # funding: both grids, one line per component, the 2022 total from the missions in the database
     missions = pfx.query(app_env, "SELECT mission_code FROM cpts_missions WHERE cpts_id = ?", [cpts_id])["mission_code"]
     klass = int(metric(at, "Taille ACI").split()[-1])

@@ -9,6 +9,7 @@ import shapely
 
 from observatory import queries as q
 from observatory.db import open_readonly
+from observatory.schema import SCHEMA_VERSION
 from tests.factories import DEMO_REGISTER_ID, IMPORTED_REGION, IMPORTED_REGISTER_ID, UNITS, make_analytical_db
 
 
@@ -123,7 +124,7 @@ def test_indicators(con):
 
 
 def test_build_info_stages_sources(con):
-    assert q.build_info(con)["schema_version"] == "1"
+    assert q.build_info(con)["schema_version"] == SCHEMA_VERSION
     stages = q.stages(con)
     assert {"pre_projet", "lettre_intention", "projet_sante", "aci"} <= set(stages["stage_code"])
     assert list(stages["rank"]) == sorted(stages["rank"])

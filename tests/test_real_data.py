@@ -15,16 +15,8 @@ pytestmark = pytest.mark.real_data
 
 
 @pytest.fixture(scope="module")
-def real_db(tmp_path_factory):
-    from observatory.build import build_database
-
-    raw = config.raw_data_dir()
-    assert (raw / "etalab-decoupage-administratif" / "communes.json").exists(), (
-        f"données brutes absentes dans {raw} (../shared/data ou OBSERVATOIRE_RAW_DIR)"
-    )
-    path = tmp_path_factory.mktemp("real") / "observatoire.duckdb"
-    build_database(raw, path)
-    con = duckdb.connect(str(path), read_only=True)
+def real_db(real_db_path):
+    con = duckdb.connect(str(real_db_path), read_only=True)
     yield con
     con.close()
 

@@ -116,6 +116,7 @@ import geopandas as gpd  # noqa: E402
 
 from observatory import charts as _charts  # noqa: E402
 from observatory import coverage as _coverage  # noqa: E402
+from observatory import indicator_catalogue as _indicator_catalogue  # noqa: E402
 from observatory import indicators as _indicators  # noqa: E402
 from observatory import maps as _maps  # noqa: E402
 from ui import couverture_widgets as _couverture_widgets  # noqa: E402
@@ -290,20 +291,16 @@ def couverture_map(
 
 @st.cache_data(show_spinner=False)
 def couverture_indicator_catalogue(path: str) -> pd.DataFrame:
-    return queries.indicator_catalogue(_connection(path))
+    """Stored indicators (catalogue and imported) and the derived ones whose ingredients are present."""
+    return _indicator_catalogue.full_catalogue(queries.indicator_catalogue(_connection(path)))
 
 
 @st.cache_data(show_spinner=False, max_entries=6)
 def couverture_indicator(path: str, indicator_code: str, year: int) -> _indicators.IndicatorFrame:
-    """One indicator for one year on every territorial unit of France, with its catalogue weight."""
+    """One indicator for one year on every territorial unit of France (weight, counts or both years)."""
     con = _connection(path)
-    entry = _indicators.catalogue_entry(couverture_indicator_catalogue(path), indicator_code)
-    weight_code = entry.get("weight_indicator_code")
-    weights = queries.indicator_values(con, weight_code, year) if weight_code else None
-    if weights is not None and weights.empty:
-        weights = None  # indicator_frame then names the missing weight in French
-    values = queries.indicator_values(con, indicator_code, year)
-    return _indicators.indicator_frame(entry, year, values, weights, couverture_units(path))
+    return _indicator_catalogue.load_indicator_frame(couverture_indicator_catalogue(path), indicator_code, year,
+                                                     couverture_units(path), lambda c, y: queries.indicator_values(con, c, y))
 
 
 @st.cache_data(show_spinner=False, max_entries=64)
@@ -358,14 +355,11 @@ def couverture_indicator_chart(
 
 
 @st.cache_data(show_spinner=False, max_entries=32)
-def couverture_indicator_classes(
-    path: str, indicator_code: str, year: int, departement_code: str
-) -> _indicators.Classification:
-    """Map classes: the catalogue's thresholds (data/indicator_classes.json), else quantiles of the
-    département's communes."""
+def couverture_indicator_classes(path: str, indicator_code: str, year: int) -> _indicators.Classification:
+    """Map classes: fixed thresholds (catalogue or import), else the indicator's own scheme over every
+    commune of France that year, so that every département's map reads with the same legend."""
     data = couverture_indicator(path, indicator_code, year)
-    values = data.units.loc[data.units["departement_code"] == departement_code, "value"]
-    return _indicators.classify_indicator(data.entry, values)
+    return _indicators.classify_indicator(data.entry, data.units["value"])
 
 
 @st.cache_data(show_spinner=False, max_entries=24)
@@ -389,7 +383,7 @@ def couverture_indicator_map(
         _maps.indicator_map(
             dept,
             couverture_unit_geometries(path, departement_code),
-            couverture_indicator_classes(path, indicator_code, year, departement_code),
+            couverture_indicator_classes(path, indicator_code, year),
             selected_cpts_id,
             snapshot,
         )

@@ -15,6 +15,7 @@ from observatory.indicators import format_number
 from observatory.safe_text import markdown_literal
 from observatory.scoring import ScoreResult
 from ui import cache
+from ui.indicator_widgets import render_profile_indicators
 from ui.navigation import PAGES
 from ui.widgets import source_caption
 
@@ -93,12 +94,7 @@ def render_territory(path: str, chosen, territory: pf.TerritoryProfile | None, s
     st.dataframe(pf.territory_population_table(territory.population), hide_index=True, width="stretch", height="content")
     st.caption(pf.AGE_STRUCTURE_NOTE)
     source_caption(sources, list(population_source_ids))
-    for entry, table in territory.indicator_tables:
-        st.markdown(f"**{entry['label']}** ({entry['unit']})")
-        st.dataframe(table, hide_index=True, width="stretch", height="content")
-        threshold = f" Seuil retenu : {entry['threshold_label']}." if entry.get("threshold_label") else ""
-        st.caption(f"{entry['description']}{threshold}")
-        source_caption(sources, [entry["source_id"]])
+    render_profile_indicators(path, territory)
 
 
 def auto_evaluation_link(chosen) -> None:

@@ -13,9 +13,8 @@ from dataclasses import dataclass
 import pandas as pd
 import streamlit as st
 
+from observatory import url_params
 from observatory.db import DatabaseMissingError
-from observatory.schema import SCHEMA_VERSION
-from observatory.storage_errors import OTHER_VERSION, StorageProblem
 from ui import cache
 
 _CONTEXT_KEY = "app_context"
@@ -43,16 +42,13 @@ def render_frame() -> AppContext | None:
     """Sidebar of every page. Returns ``None`` (after explaining why in French) when no database exists."""
     path = cache.db_path()
     if cache.reload_if_rebuilt(path):
-        st.toast("La base de l'observatoire a été reconstruite ou un registre importé : données rechargées.",
+        st.toast("La base de l'observatoire a été reconstruite, ou un registre ou un indicateur importé : données "
+                 "rechargées.",
                  icon=":material/refresh:")
     try:
         registers = cache.registers(path)
     except DatabaseMissingError as error:
         st.error(str(error))  # our own sentence, with the configured path: no outside text
-        return None
-    built_with = cache.build_info(path).get("schema_version")
-    if built_with != SCHEMA_VERSION:
-        st.error(schema_mismatch(built_with).message)
         return None
     mapped = registers[registers["kind"] != "case_study"].reset_index(drop=True)
     if mapped.empty:
@@ -60,8 +56,8 @@ def render_frame() -> AppContext | None:
         return None
     ids = mapped["register_id"].tolist()
     labels = {row["register_id"]: _register_label(row) for _, row in mapped.iterrows()}
-    requested = st.query_params.get(REGISTER_PARAM)
-    default_index = ids.index(requested) if requested in ids else 0
+    requested = url_params.choice(st.query_params.get(REGISTER_PARAM), ids)
+    default_index = ids.index(requested) if requested is not None else 0
     with st.sidebar:
         st.markdown("### Registre affiché")
         chosen = st.selectbox(
@@ -88,15 +84,6 @@ def render_frame() -> AppContext | None:
     )
     st.session_state[_CONTEXT_KEY] = context
     return context
-
-
-def schema_mismatch(built_with: str | None) -> StorageProblem:
-    return StorageProblem(
-        OTHER_VERSION,
-        f"La base de données de l'observatoire a été construite avec le schéma v{built_with or '?'}, cette version de "
-        f"l'application attend le schéma v{SCHEMA_VERSION} : reconstruisez-la avec `python -m observatory build` "
-        "(ou `make build`), puis rechargez la page.",
-    )
 
 
 @contextmanager

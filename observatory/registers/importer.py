@@ -134,39 +134,12 @@ def _remove(*paths: Path) -> None:
         Path(f"{path}.wal").unlink(missing_ok=True)
 
 
-def _write_database_copy(db_path: Path, data: RegisterData, source: pd.DataFrame) -> Path:
-    """A copy of the database with the register written in; the caller renames it over the original."""
-    tmp = _temp_beside(db_path, ".import.tmp")
-    try:
-        shutil.copyfile(db_path, tmp)
-        shutil.copymode(db_path, tmp)
-        con = duckdb.connect(str(tmp))
-        try:
-            con.begin()
-            write_register(con, data, source)
-            con.commit()
-            con.execute("CHECKPOINT")  # everything in the main file before it replaces the database
-        finally:
-            con.close()
-    except BaseException:
-        _remove(tmp)
-        raise
-    return tmp
-
-
 def read_manifest(imports_dir: Path) -> list[dict]:
-    path = Path(imports_dir) / MANIFEST_NAME
-    if not path.exists():
-        return []
-    content = json.loads(path.read_text(encoding="utf-8"))
-    if not isinstance(content, dict) or not isinstance(content.get("imports"), list):
-        raise ValueError("clé « imports » absente ou invalide")
-    return content["imports"]
+    return read_manifest_file(Path(imports_dir) / MANIFEST_NAME)
 
 
 def _manifest_bytes(entries: list[dict]) -> bytes:
-    content = {"format_version": MANIFEST_FORMAT, "imports": sorted(entries, key=lambda e: e["register_id"])}
-    return (json.dumps(content, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+    return manifest_bytes(entries, "register_id")
 
 
 def _temp_with(target: Path, content: bytes) -> Path:
@@ -284,44 +257,43 @@ def _import_locked(
     stored = imports_dir / f"{register_id}{file_path.suffix.lower() or '.csv'}"
     report_path = imports_dir / f"{register_id}.rapport.txt"
     manifest_path = imports_dir / MANIFEST_NAME
-    temps: list[Path] = []
-    replaced = 0
     try:
-        imports_dir.mkdir(parents=True, exist_ok=True)
         entries = [e for e in read_manifest(imports_dir) if e.get("register_id") != register_id]
-        entries.append(
-            {
-                "register_id": register_id,
-                "name": options.name,
-                "region": options.region_code,
-                "as_of": options.as_of.isoformat(),
-                "strict": strict,
-                "sha256": sha256,
-                "original_file_name": file_path.name,
-                "stored_file": stored.name,
-                "imported_on": today,
-            }
-        )
-        source = source_frame(register_id, file_path.name, sha256, today, options.as_of)
-        temps.append(_write_database_copy(db_path, attach_geometries(data, reference), source))
+    except (OSError, ValueError) as exc:
+        outcome.report.errors.append(Finding(f"manifeste {manifest_path} illisible : {exc}"))
+        outcome.closing = [f"Rien n'a été écrit : la base {db_path} est inchangée."]
+        return outcome
+    entries.append(
+        {
+            "register_id": register_id,
+            "name": options.name,
+            "region": options.region_code,
+            "as_of": options.as_of.isoformat(),
+            "strict": strict,
+            "sha256": sha256,
+            "original_file_name": file_path.name,
+            "stored_file": stored.name,
+            "imported_on": today,
+        }
+    )
+    source = source_frame(register_id, file_path.name, sha256, today, options.as_of)
+    outcome.closing = [
+        f"Registre « {options.name} » ({register_id}) écrit dans {db_path}.",
+        f"Copie du fichier, rapport et manifeste : {imports_dir} (ré-appliqués à chaque build).",
+    ]
+    files = [(stored, original), (report_path, format_report(outcome).encode("utf-8")),
+             (manifest_path, _manifest_bytes(entries))]
+    try:
+        with_geometries = attach_geometries(data, reference)
+        write_import(db_path, lambda con: write_register(con, with_geometries, source), files)
+    except Exception as exc:  # disk full, permissions...: report it; write_import left no temp file
+        replaced = isinstance(exc, PartialWriteError) and exc.database_replaced
+        outcome.report.errors.append(Finding(f"écriture impossible : {exc if isinstance(exc, PartialWriteError) else f'{type(exc).__name__} : {exc}'}"))
         outcome.closing = [
-            f"Registre « {options.name} » ({register_id}) écrit dans {db_path}.",
-            f"Copie du fichier, rapport et manifeste : {imports_dir} (ré-appliqués à chaque build).",
-        ]
-        temps.append(_temp_with(stored, original))
-        temps.append(_temp_with(report_path, format_report(outcome).encode("utf-8")))
-        temps.append(_temp_with(manifest_path, _manifest_bytes(entries)))
-        for tmp, target in zip(temps, (db_path, stored, report_path, manifest_path), strict=True):
-            os.replace(tmp, target)
-            replaced += 1
-    except Exception as exc:  # disk full, permissions, a damaged manifest...: report it, leave no temp file
-        _remove(*temps)
-        outcome.report.errors.append(Finding(f"écriture impossible : {type(exc).__name__} : {exc}"))
-        outcome.closing = [
-            f"Rien n'a été écrit : la base {db_path} est inchangée."
-            if replaced == 0
-            else f"La base {db_path} a reçu le registre mais sa copie dans {imports_dir} est incomplète :"
+            f"La base {db_path} a reçu le registre mais sa copie dans {imports_dir} est incomplète :"
             " relancez l'import pour qu'un prochain build le ré-applique."
+            if replaced
+            else f"Rien n'a été écrit : la base {db_path} est inchangée."
         ]
         return outcome
     outcome.written = True
@@ -420,4 +392,88 @@ def reapply_imports(con: duckdb.DuckDBPyConnection, imports_dir: Path) -> list[s
             messages.append(
                 f"registre importé « {entry.get('name', '?')} » non ré-appliqué : {type(exc).__name__} : {exc}"
             )
+    return messages
+
+
+# ---- shared with the indicator import (observatory/indicator_import.py) -------------------------
+# The same atomic write and manifest as registers, for any import: a writer function applied to a copy
+# of the database in one transaction, then the copy and the stored files renamed over their targets.
+
+
+class PartialWriteError(RuntimeError):
+    """Writing an import failed; ``database_replaced`` says whether the database had already been renamed."""
+
+    def __init__(self, message: str, database_replaced: bool):
+        super().__init__(message)
+        self.database_replaced = database_replaced
+
+
+def write_import(db_path: Path, write, files: list[tuple[Path, bytes]]) -> None:
+    """``write(con)`` in one transaction on a copy of ``db_path``, renamed over it, then each (target,
+    content) written through a temp file and renamed. On failure no temp file remains; raises
+    :class:`PartialWriteError` (French message) saying whether the database was already replaced."""
+    temps: list[Path] = []
+    replaced = 0
+    try:
+        tmp = _temp_beside(db_path, ".import.tmp")
+        temps.append(tmp)
+        shutil.copyfile(db_path, tmp)
+        shutil.copymode(db_path, tmp)
+        con = duckdb.connect(str(tmp))
+        try:
+            con.begin()
+            write(con)
+            con.commit()
+            con.execute("CHECKPOINT")  # everything in the main file before it replaces the database
+        finally:
+            con.close()
+        for target, content in files:
+            Path(target).parent.mkdir(parents=True, exist_ok=True)
+            temps.append(_temp_with(Path(target), content))
+        for tmp, target in zip(temps, [db_path, *[t for t, _ in files]], strict=True):
+            os.replace(tmp, target)
+            replaced += 1
+    except Exception as exc:
+        _remove(*temps[replaced:])
+        raise PartialWriteError(f"{type(exc).__name__} : {exc}", replaced > 0) from exc
+
+
+def read_manifest_file(path: Path) -> list[dict]:
+    """The entries of a manifest file (``{"format_version": 1, "imports": [...]}``); [] when absent."""
+    path = Path(path)
+    if not path.exists():
+        return []
+    content = json.loads(path.read_text(encoding="utf-8"))
+    if not isinstance(content, dict) or not isinstance(content.get("imports"), list):
+        raise ValueError("clé « imports » absente ou invalide")
+    return content["imports"]
+
+
+def manifest_bytes(entries: list[dict], key: str) -> bytes:
+    """A manifest's content, entries sorted by ``key`` (stable files, readable diffs)."""
+    content = {"format_version": MANIFEST_FORMAT, "imports": sorted(entries, key=lambda e: str(e[key]))}
+    return (json.dumps(content, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+
+
+def reapply_manifest(con: duckdb.DuckDBPyConnection, manifest_path: Path, reapply_one, what: str,
+                     order=None) -> list[str]:
+    """Call ``reapply_one(con, entry)`` (which returns a French message) for every entry of a manifest, each
+    in its own transaction, in the order given by the ``order`` sort key (dependencies first). Never raises:
+    a failing entry is skipped with a French message naming ``what``."""
+    try:
+        entries = sorted(read_manifest_file(manifest_path), key=order) if order else read_manifest_file(manifest_path)
+    except (OSError, ValueError) as exc:
+        return [f"manifeste {manifest_path} illisible : {exc} ; aucun {what} ré-appliqué"]
+    messages = []
+    for entry in entries:
+        own = _begin(con)
+        try:
+            messages.append(reapply_one(con, entry))
+            if own:
+                con.commit()
+        except Exception as exc:  # one bad entry must never stop the build
+            if own:
+                con.rollback()
+            messages.append(f"{what} « {entry.get('name', entry.get('import_id', '?'))} » non ré-appliqué :"
+                            f" {type(exc).__name__} : {exc}")
     return messages
