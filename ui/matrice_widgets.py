@@ -46,19 +46,24 @@ def _move(delta: int) -> None:
 
 
 def presentation_steps(matrix: mx.Matrix) -> str:
-    """« Précédent » / « Suivant » buttons (keyboard: ← and →) and the current dimension; returns its row id."""
+    """« Précédent » / « Suivant » (keyboard: ← and →) around the current dimension's title, on one line that
+    never cuts the buttons' text; returns the dimension's row id. No hover help: on a projector a tooltip
+    stays on screen under the mouse that just clicked."""
     index = st.session_state.get(STEP_KEY, 0)
     row_id = mv.step_row(index)
     row = next(r for r in matrix.rows if r["row_id"] == row_id)
     position = mv.PRESENTATION_STEPS.index(row_id) + 1
-    cols = st.columns([1, 6, 1], vertical_alignment="center")
-    cols[0].button("◀ Précédent", key="matrice_previous", on_click=_move, args=(-1,), shortcut="Left",
-                   width="stretch", help="Dimension précédente (touche ←)")
-    cols[1].markdown(f"## {position}/{len(mv.PRESENTATION_STEPS)} · {row['label']}\n{row['definition']} "
-                     f"(thèse, {row['section']})")
-    cols[2].button("Suivant ▶", key="matrice_next", on_click=_move, args=(1,), shortcut="Right",
-                   width="stretch", help="Dimension suivante (touche →)")
+    bar = st.container(horizontal=True, vertical_alignment="center", gap="medium", key="matrice_slide_bar")
+    bar.button("◀ Précédent", key="matrice_previous", on_click=_move, args=(-1,), shortcut="Left", width="content")
+    bar.markdown(f"## {position}/{len(mv.PRESENTATION_STEPS)} · {row['label']}", width="stretch")
+    bar.button("Suivant ▶", key="matrice_next", on_click=_move, args=(1,), shortcut="Right", width="content")
     return row_id
+
+
+def presentation_note(matrix: mx.Matrix, row_id: str) -> None:
+    """Under the slide: the dimension's definition from the thesis and the keys."""
+    row = next(r for r in matrix.rows if r["row_id"] == row_id)
+    st.caption(f"{row['definition']} (thèse, {row['section']}). Touches ← et → : dimension précédente ou suivante.")
 
 
 def choose_element(matrix: mx.Matrix) -> str | None:
