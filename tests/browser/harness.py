@@ -20,6 +20,7 @@ from pathlib import Path
 from observatory.config import REPO_ROOT
 
 CHROMIUM = "/usr/bin/chromium"
+SERVER_SCRIPT = "serve.py"  # app.py served with its warm-up at start (as `make run` does)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -55,13 +56,13 @@ def free_port() -> int:
 
 @contextmanager
 def streamlit_server(env_overrides: dict[str, str], timeout_s: float = 60, port: int | None = None):
-    """Start ``streamlit run app.py`` on ``port`` (default: a free one); yields the base URL; always stops
-    the server. An explicit port keeps parallel test runs on a shared machine apart."""
+    """Start ``streamlit run serve.py`` (the app, warmed up) on ``port`` (default: a free one); yields the base
+    URL; always stops the server. An explicit port keeps parallel test runs on a shared machine apart."""
     port = port or free_port()
     env = {**os.environ, **env_overrides}
     log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1"],
+        [sys.executable, "-m", "streamlit", "run", SERVER_SCRIPT, "--server.port", str(port), "--server.address", "127.0.0.1"],
         cwd=REPO_ROOT,
         env=env,
         stdout=log,
