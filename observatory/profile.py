@@ -82,6 +82,18 @@ def fr_euros(amount: float | None) -> str:
 # ---------------------------------------------------------------------------------------------------
 
 
+# The ARS stage vocabulary is the gradation of the ARS Île-de-France that the thesis uses (Q2).
+ARS_GRADATION_REGION = "11"
+
+
+def ars_stage_heading(region_code: str | None) -> str:
+    """How the ARS stage is introduced: the gradation is Île-de-France's; elsewhere it is the thesis's grid,
+    not the CPTS's own ARS (« gradation de l'ARS Île-de-France » for a CPTS of Ain misled)."""
+    if region_code == ARS_GRADATION_REGION:
+        return "Stade dans la gradation de l'ARS Île-de-France"
+    return "Stade dans la gradation ARS de la thèse (grille de l'ARS Île-de-France, appliquée à toutes les régions)"
+
+
 @dataclass(frozen=True)
 class ProfileIdentity:
     cpts_id: str

@@ -5,6 +5,7 @@ against independent SQL, with its source and vintage; an imported label carrying
 from __future__ import annotations
 
 import datetime as dt
+import html
 import json
 from pathlib import Path
 
@@ -77,7 +78,18 @@ def choose_indicator(at, code: str):
 
 
 def indicator_table(at) -> pd.DataFrame:
-    return next(d.value for d in at.dataframe if "Communes avec une valeur" in d.value.columns)
+    """The territory table as numbers (a column with a missing value is shown as French text: « 10,0 », « — »)."""
+    table = next(d.value for d in at.dataframe if "Communes avec une valeur" in d.value.columns)
+    return table.apply(lambda c: c if c.name == "Territoire" else c.map(from_french))
+
+
+def from_french(value):
+    if not isinstance(value, str):
+        return value
+    if value == "—":
+        return float("nan")
+    number = float(value.replace("\u202f", "").replace("\u00a0", "").replace(" ", "").replace(",", "."))
+    return int(number) if number.is_integer() and "," not in value else number
 
 
 def markdown_sources(at) -> list[str]:
@@ -109,8 +121,9 @@ def test_couverture_with_an_imported_rate_and_an_imported_count(page_env):
     # outside text stays text: the Markdown link and emphasis of the label are escaped wherever it is shown
     for source in markdown_sources(at):
         assert "](https://exemple.org)" not in source and "**gras**" not in source
-    indicator_map = json.loads(at.get("component_instance")[-1].proto.json_args)
-    assert "observatoire-legend" in indicator_map["script"] and "&lt;" not in HOSTILE_LABEL
+    legends = [html.unescape(h.proto.body) for h in at.get("html") if "observatoire-legende" in h.proto.body]
+    assert any(HOSTILE_LABEL in legend for legend in legends)  # beside the map, its text escaped (shown as text)
+    assert not any("](https://exemple.org)" in h.proto.body and "<a " in h.proto.body for h in at.get("html"))
 
     choose_indicator(at, "professionnels_sante")
     table = indicator_table(at).set_index("Territoire")
