@@ -403,6 +403,7 @@ def _distribution_detail(summaries: list[DistributionSummary]) -> str:
 
 
 PRESENTATION_FONT_PX = 22  # readable from the back of a room on a 1024x768 projector
+PRESENTATION_STACK = 4  # on a slide, a cell with more elements shows them in two columns
 
 
 def matrix_html(
@@ -428,8 +429,11 @@ def matrix_html(
     # so that a presentation matrix and a normal one can share a page without overriding each other.
     root_class = "cpts-matrix cm-presentation" if presentation else "cpts-matrix"
     root_selector = ".cpts-matrix.cm-presentation" if presentation else ".cpts-matrix"
+    # On a slide, the app's own font (Source Sans, narrower than the system's): long words fit their column.
+    font = ('"Source Sans", "Source Sans Pro", sans-serif' if presentation
+            else 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif')
     css = f"""
-{root_selector} {{font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; font-size: {base_px}px;
+{root_selector} {{font-family: {font}; font-size: {base_px}px;
   color: #1b1e21;}}
 .cpts-matrix table {{border-collapse: separate; border-spacing: 4px; width: 100%; table-layout: fixed;
   font-size: inherit;}}
@@ -455,7 +459,6 @@ def matrix_html(
 .cpts-matrix .cm-ticks {{display: flex; justify-content: space-between; width: 100%; font-size: .8em;}}
 .cpts-matrix .cm-swatch {{display: inline-block; width: 1.4em; height: 1em; vertical-align: middle;
   margin-right: .3em; border: 1px solid #adb5bd;}}
-.cpts-matrix .cm-el {{overflow-wrap: break-word; hyphens: auto;}}
 """
     if presentation:
         # A projected slide (1024x768 and up): no row-header column (the slide's title names the dimension; the
@@ -464,11 +467,14 @@ def matrix_html(
         css += """
 .cpts-matrix.cm-presentation table {border-spacing: 4px;}
 .cpts-matrix.cm-presentation th.cm-row {width: 0; padding: 0; font-size: 0; overflow: hidden; background: none;}
-.cpts-matrix.cm-presentation th {font-size: .9em; padding: .3em .4em; line-height: 1.15;}
+.cpts-matrix.cm-presentation th {font-size: .8em; padding: .3em .4em; line-height: 1.15;}
 .cpts-matrix.cm-presentation th .cm-kind {display: block; font-size: .62em; font-weight: 400; opacity: .85;}
-.cpts-matrix.cm-presentation .cm-stack {display: grid; grid-template-columns: repeat(auto-fill, minmax(8.8em, 1fr));
-  gap: .3em; align-items: start;}
-.cpts-matrix.cm-presentation .cm-el {margin: 0; padding: .3em .45em; line-height: 1.2;}
+.cpts-matrix.cm-presentation .cm-stack {display: grid; grid-template-columns: minmax(0, 1fr); gap: .3em;
+  align-items: start;}
+.cpts-matrix.cm-presentation .cm-stack.cm-two {grid-template-columns: minmax(0, 1fr) minmax(0, 1fr);}
+.cpts-matrix.cm-presentation .cm-el {margin: 0; padding: .25em .4em; line-height: 1.15;}
+.cpts-matrix.cm-presentation .cm-el .cm-label {font-size: .95em;}
+.cpts-matrix.cm-presentation .cm-context .cm-label {font-size: .92em;}
 .cpts-matrix.cm-presentation .cm-el .cm-status {font-size: .68em; margin-top: .1em;}
 .cpts-matrix.cm-presentation .cm-el:not(.cm-context):not(.cm-missing) .cm-status {display: none;}
 .cpts-matrix.cm-presentation .cm-legend {font-size: .62em; margin-top: .3em;}
@@ -491,7 +497,9 @@ def matrix_html(
         tds = []
         for column_id in COLUMN_IDS:
             items = "".join(_element_html(c, c.element_id == selected_element) for c in row_cells if c.column_id == column_id)
-            tds.append(f'<td><div class="cm-stack">{items}</div></td>' if presentation else f"<td>{items}</td>")
+            crowded = sum(1 for c in row_cells if c.column_id == column_id) > PRESENTATION_STACK
+            stack = "cm-stack cm-two" if crowded else "cm-stack"
+            tds.append(f'<td><div class="{stack}">{items}</div></td>' if presentation else f"<td>{items}</td>")
         rows_out.append(f'<tr{cls}><th scope="row" class="cm-row">{esc(row_cells[0].row_label)}</th>{"".join(tds)}</tr>')
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     legend = (
@@ -515,11 +523,12 @@ def matrix_html(
 
 
 def _presentation_widths(cells: list[MatrixCell]) -> list[float]:
-    """Width (%) of each column on a slide: as many elements, as much room (at least three elements' worth,
-    so that a single long label such as « Identité professionnelle » keeps its words whole)."""
-    counts = [max(3, sum(1 for c in cells if c.column_id == cid)) for cid in COLUMN_IDS]
-    return [100 * n / sum(counts) for n in counts]
-
+    """Width (%) of each column on a slide: a crowded cell (two columns of elements) twice as wide as the
+    others, so that each column of elements is as wide everywhere and a long word such as
+    « professionnelle » or « Coordination » keeps whole."""
+    counts = [sum(1 for c in cells if c.column_id == cid) for cid in COLUMN_IDS]
+    weights = [2 if n > PRESENTATION_STACK else 1 for n in counts]
+    return [100 * w / sum(weights) for w in weights]
 
 def _column_header(short_label: str) -> str:
     return f"Contraintes d'action {short_label.lower()}"

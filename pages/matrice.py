@@ -21,7 +21,7 @@ from ui.widgets import register_banner
 context = page_context()
 presenting = is_presenting()
 st.title("Matrice des contraintes d'action")
-register_banner(context)
+register_banner(context, compact=presenting)
 ensure_demo_assessments(context)
 
 matrix = mx.load_matrix()

@@ -14,8 +14,12 @@ DEMO_BANNER = (
 )
 
 
-def register_banner(context: AppContext) -> None:
-    if context.is_demo:
+def register_banner(context: AppContext, compact: bool = False) -> None:
+    """The register's label on every page; ``compact`` (a projected slide): one short line, still saying
+    « démonstration »."""
+    if context.is_demo and compact:
+        st.markdown(":orange-badge[:material/science: Démonstration] CPTS fictives, générées sur des communes réelles.")
+    elif context.is_demo:
         st.warning(DEMO_BANNER, icon=":material/science:")
     elif context.register_kind == "imported":
         as_of = f", état au {context.register_as_of}" if context.register_as_of else ""
