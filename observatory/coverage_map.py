@@ -64,7 +64,7 @@ from observatory.safe_text import html_literal
 INSETS_PATH = DATA_DIR / "map_insets.json"
 BASE_STEPS = 1_000  # grid steps per degree of the national base (about 110 m: below a pixel at région zoom)
 DETAIL_STEPS = 10_000  # communes (about 11 m)
-BASE_TOLERANCE = 0.008  # degrees: simplification of the national base (about 900 m)
+BASE_TOLERANCE = 0.01  # degrees: simplification of the national base (about 1 km, a pixel at a région's zoom)
 
 # Labels of the map (field names of tooltips): French, fixed here.
 TEXTS = {
@@ -243,15 +243,15 @@ def _fmt_int(value) -> str:
 
 
 def cpts_properties(summary: pd.DataFrame) -> pd.DataFrame:
-    """Date-independent tooltip texts of each CPTS (HTML-escaped)."""
-    sizes = size_class_labels()
+    """Date-independent tooltip texts of each CPTS (HTML-escaped); the ACI size as its class number (its
+    label is written once, in the base's texts)."""
     return pd.DataFrame({
         "cpts_id": summary["cpts_id"].astype(str),
         "cpts_name": summary["name"].map(_text),
         "population": summary["population_count"].map(_fmt_int),
         "communes": summary["communes_count"].map(_fmt_int),
         "departements": summary["departement_codes"].map(lambda v: _text(v) if v else "—"),
-        "size": summary["size_class"].map(lambda c: html_literal(sizes.get(int(c), "")) if pd.notna(c) else "—"),
+        "size": summary["size_class"].map(lambda c: int(c) if pd.notna(c) else 0),
     })  # fmt: skip
 
 
@@ -283,7 +283,8 @@ def base_data(departements: gpd.GeoDataFrame, cpts_geometries: gpd.GeoDataFrame,
         "cpts": _features(shapes["cpts_id"], cpts_geoms, cpts_props, BASE_STEPS),
         "insets": layout.boxes(),
         "labels": inset_titles(layout) + place_labels(places_drawn, 2),
-        "texts": {**{k: html_literal(v) for k, v in TEXTS.items()}, **COLORS},
+        "texts": {**{k: html_literal(v) for k, v in TEXTS.items()}, **COLORS,
+                  "sizes": ["—"] + [html_literal(size_class_labels()[c]) for c in sorted(size_class_labels())]},
     }
 
 
@@ -415,6 +416,7 @@ def coverage_view(
         in_area = set(snapshot.links.loc[snapshot.links["departement_code"].isin(area.departement_codes), "cpts_id"])
         active = active[active["cpts_id"].isin(in_area)]
     view: dict = {
+        "as_of": snapshot.as_of.date().isoformat(),
         "steps": DETAIL_STEPS,
         "stages": [[html_literal(labels.get(code, code)), colors.get(code, "#bdbdbd")] for code in STAGE_ORDER],
         "cpts": {str(c): [stage_index.get(s, len(STAGE_ORDER) - 1)] for c, s in zip(active["cpts_id"],
@@ -463,12 +465,11 @@ def overlap_codes(snapshot: CoverageSnapshot, area: Area) -> list[str]:
 # ---------------------------------------------------------------------------------------------------
 
 
-def coverage_legend(snapshot: CoverageSnapshot, stages: pd.DataFrame | None, cpts_by_stage: Mapping[str, int],
-                    population_by_stage: Mapping[str, int], white: tuple[int, int], overlaps: tuple[int, int],
-                    detail: bool) -> list[LegendItem]:
-    """Stage colours with the area's number of CPTS at each stage, then white zone and overlaps (communes).
-    ``population_by_stage`` and the inhabitants of ``white`` and ``overlaps`` are the key figures' (kept
-    in the signature so that the legend and the figures come from the same counts)."""
+def coverage_legend(register_region: str | None, stages: pd.DataFrame | None, cpts_by_stage: Mapping[str, int],
+                    white: tuple[int, int], overlaps: tuple[int, int]) -> list[LegendItem]:
+    """Stage colours with the area's number of CPTS at each stage, then white zone and overlaps (communes;
+    ``white`` and ``overlaps`` are (communes, inhabitants) of the key figures), « hors registre » for a
+    région-only register."""
     labels, colors = stage_styles(stages)
     items = []
     for code in STAGE_ORDER:
@@ -478,6 +479,6 @@ def coverage_legend(snapshot: CoverageSnapshot, stages: pd.DataFrame | None, cpt
         items.append(LegendItem(colors[code], labels.get(code, code), f"{_fmt_int(count)} CPTS"))
     items.append(LegendItem(WHITE_ZONE_COLOR, STATUS_LABELS[WHITE_ZONE], f"{_fmt_int(white[0])} communes"))
     items.append(LegendItem(OVERLAP_SWATCH, STATUS_LABELS[OVERLAP], f"{_fmt_int(overlaps[0])} communes"))
-    if snapshot.register_region is not None:
+    if register_region is not None:
         items.append(LegendItem(OUT_OF_REGISTER_COLOR, STATUS_LABELS[OUT_OF_REGISTER]))
     return items

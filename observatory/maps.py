@@ -106,7 +106,7 @@ class Style(MacroElement):
 
 MAP_CSS = """
 .leaflet-container{background:#ffffff;font:12px/1.35 sans-serif;}
-.leaflet-tooltip.observatoire-tooltip,.leaflet-container .leaflet-tooltip{max-width:300px;white-space:normal;}
+.leaflet-tooltip.observatoire-tooltip,.leaflet-container .leaflet-tooltip{width:max-content;max-width:280px;white-space:normal;}
 .leaflet-tooltip.observatoire-moved:before{display:none;}
 .observatoire-tip{border-collapse:collapse;}
 .observatoire-tip th{text-align:left;font-weight:normal;color:#555;padding:1px 8px 1px 0;vertical-align:top;}

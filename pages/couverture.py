@@ -44,9 +44,8 @@ area_name = views.area_name(scale, code, region_names, departement_names)
 cw.render_controls(state, options, region_names, departement_names)
 
 # --- Map, with the key figures and the legend beside it --------------------------------------------
-figures = cc.couverture_key_figures(path, register_id, as_of, register_region, scale, code)
-snapshot = cc.couverture_snapshot(path, register_id, as_of, register_region)
-area_cpts = cc.couverture_area_cpts(path, register_id, as_of, register_region, scale, code)
+# The map comes first in the run (its few-kilobyte view is all a date or area change sends to it); what is
+# beside and under it is computed after.
 map_column, side = st.columns([2, 1], gap="small")
 with map_column:
     show_map(
@@ -54,19 +53,21 @@ with map_column:
         key=cw.KEY_MAP,
         height=MAP_HEIGHT,
         returned_objects=["last_active_drawing"],  # a click reruns the page; pan and zoom never do
-        on_change=cw.on_map_click(options, cc.couverture_click_lookup(path, register_id, as_of, register_region, scale,
-                                                                      code), frozenset(area_cpts["cpts_id"])),
+        on_change=cw.on_map_click(path, options, state),
         update=cc.couverture_view_script(path, register_id, as_of, register_region, scale, code, state.cpts_id,
                                          state.commune_code, cw.fit_key(state)),
     )
+figures = cc.couverture_key_figures(path, register_id, as_of, register_region, scale, code)
 with side:
     cw.render_date(state, options)
     cw.render_search(path, register_id, options, state)
     cw.render_key_figures(figures)
-    cw.render_legend(snapshot, stages, figures, scale == "departement" or area.is_overseas)
+    cw.render_legend(register_region, stages, figures)
 
 if state.commune_code:
-    cw.render_commune_found(cc.couverture_places(path), snapshot, state.commune_code)
+    cw.render_commune_found(cc.couverture_places(path), cc.couverture_snapshot(path, register_id, as_of, register_region),
+                            state.commune_code)
+area_cpts = cc.couverture_area_cpts(path, register_id, as_of, register_region, scale, code)
 selected = cw.render_cpts_choice(state, options, area_cpts)
 if selected:
     cw.render_selected_cpts(area_cpts[area_cpts["cpts_id"] == selected].iloc[0], labels, state)

@@ -42,7 +42,8 @@ identity = pf.profile_identity(
     published_population=pf.published_population(figures, chosen.cpts_id) if figures is not None else None,
 )
 fw.render_identity(identity)
-fw.render_timeline(*cache_fiche.profile_timeline(path, chosen.cpts_id, chosen.as_of))
+timeline = cache_fiche.profile_timeline(path, chosen.cpts_id, chosen.as_of)
+fw.render_timeline(*timeline)
 
 sources = cache.sources(path)
 territory = None if chosen.is_case_study else cache_fiche.profile_territory(path, chosen.register_id, chosen.as_of,
@@ -65,9 +66,11 @@ else:
         fw.render_assessment(chosen, view)
 
 missions = pf.missions_of(cache_fiche.profile_missions(path, chosen.register_id), chosen.cpts_id)
+funding_views = pf.funding_views(identity.population_count, missions, chosen.as_of)
 fw.render_funding(
-    pf.funding_views(identity.population_count, missions, chosen.as_of),
+    funding_views,
     missions,
     {code: m.label for code, m in funding.load_grids().missions.items()},
     identity.stage_code,
 )
+fw.render_workbook(identity, timeline[0], territory, funding_views)

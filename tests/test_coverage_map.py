@@ -179,10 +179,10 @@ def test_a_commune_found_is_outlined_and_fitted(db):
 
 
 def test_legend_counts_the_cpts_of_each_stage(db):
-    _, snapshot = db["snapshot"]()
-    items = cm.coverage_legend(snapshot, db["stages"], {"aci": 2, "lettre_intention": 1}, {}, (7, 1000), (1, 10), False)
+    items = cm.coverage_legend(None, db["stages"], {"aci": 2, "lettre_intention": 1}, (7, 1000), (1, 10))
     assert [i.figure for i in items][:4] == ["0 CPTS", "1 CPTS", "0 CPTS", "2 CPTS"]
     assert items[-1].label.startswith("Chevauchement") and items[-1].figure == "1 communes"
+    assert cm.coverage_legend("84", db["stages"], {}, (0, 0), (0, 0))[-1].label.startswith("Hors registre")
 
 
 def test_france_base_payload_is_smaller_than_naive_rounded_geojson(db):

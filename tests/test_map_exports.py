@@ -79,3 +79,26 @@ def test_geojson_perimeters(db):
     c = features["demo-test-c"]
     assert c["properties"]["stade"] == "ACI signé" and c["properties"]["date_de_reference"] == "2024-06-30"
     assert shapely.geometry.shape(c["geometry"]).area > 0
+
+
+def test_profile_workbook_has_every_table_and_its_notes():
+    import datetime as dt
+
+    import pandas as pd
+    from openpyxl import load_workbook
+
+    from observatory import profile as pf
+
+    identity = pf.ProfileIdentity(
+        cpts_id="c1", name="=CPTS Test", register_id="demo", register_name="Démo", register_kind="demo", is_demo=True,
+        as_of=dt.date(2024, 3, 31), stage_code="aci", stage_label="ACI signé", ars_stage_code=None,
+        ars_stage_label=None, national_equivalent_label=None, association_date=None, population_count=12_463,
+        population_source="somme des communes", size_class=1, size_class_label="Taille 1", communes_count=3,
+        departements=("01 – Ain",), main_departement_code="01", region_code="84", notes=None)  # fmt: skip
+    timeline = pd.DataFrame({"event_label": ["ACI signé"], "date_text": ["01/02/2022"]})
+    sheets, notes = pf.profile_workbook_sheets(identity, timeline, None, [])
+    assert list(sheets) == ["Identité", "Stades"] and "CPTS fictive du registre de démonstration." in notes["Identité"]
+    book = load_workbook(io.BytesIO(exports.xlsx_bytes(sheets, notes)))
+    values = [c.value for c in book["Identité"]["B"]]
+    assert "=CPTS Test" in values and book["Identité"]["B2"].data_type == "s"  # text, never a formula
+    assert 12_463 in values  # a number stays a number

@@ -5,7 +5,6 @@ from __future__ import annotations
 import re
 
 import folium
-import pandas as pd
 import pytest
 
 from observatory import coverage as cov
@@ -13,7 +12,7 @@ from observatory import indicators as ind
 from observatory import maps
 from observatory import queries as q
 from observatory.db import open_readonly
-from tests.factories import DEMO_REGISTER_ID, IMPORTED_REGION, IMPORTED_REGISTER_ID, make_analytical_db
+from tests.factories import DEMO_REGISTER_ID, make_analytical_db
 
 
 @pytest.fixture(scope="module")

@@ -5,13 +5,12 @@ helpers and the map component adapter."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import html
 import json
 import re
 import shutil
 from pathlib import Path
-
-import hashlib
-import html
 
 import duckdb
 import pandas as pd
@@ -526,3 +525,77 @@ def test_map_adapter_sends_what_st_folium_sends(app_env):
         from ui.map_component import PreparedMap, show_map
 
         show_map(PreparedMap("", "", "", "map_div", (), ()), key="x", height=10, returned_objects=["bounds"])
+
+
+# ---------------------------------------------------------------------------------------------------
+# The view in the link (shared view state)
+# ---------------------------------------------------------------------------------------------------
+
+
+def scale_of(at) -> str:
+    return at.segmented_control(key="couverture_echelle").value
+
+
+def test_each_change_is_written_to_the_link_and_a_link_restores_the_controls(app_env):
+    at = run_page(PAGE)
+    assert (at.query_params["echelle"], at.query_params["date"]) == ("france", "2024-03-31")
+    at.segmented_control(key="couverture_echelle").set_value("region").run()
+    assert at.query_params["echelle"] == "region" and at.query_params["region"] == "84"
+    region_link = {k: at.query_params[k] for k in ("registre", "echelle", "region", "date")}
+    at.segmented_control(key="couverture_echelle").set_value("departement").run()
+    at.select_slider(key="couverture_date").set_value("2022-06-30").run()
+    assert (at.query_params["departement"], at.query_params["date"]) == ("01", "2022-06-30")
+    # Back: the browser reruns the page with the previous link; the controls follow the link.
+    for key in list(at.query_params):
+        del at.query_params[key]
+    for key, value in region_link.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception
+    assert scale_of(at) == "region" and at.selectbox(key="couverture_region").value == "84"
+    assert at.select_slider(key="couverture_date").value == "2024-03-31"
+    assert coverage_view(at)["fit_key"].startswith("region|84")
+
+
+def test_the_departement_list_follows_the_region(app_env):
+    at = run_page(PAGE, {"echelle": "departement", "departement": "01"})
+    assert at.selectbox(key="couverture_departement").options == ["01 – Ain-Fixture"]
+    at.selectbox(key="couverture_region").set_value("11").run()
+    assert at.selectbox(key="couverture_departement").value == "75"  # not a département of another région
+    assert at.selectbox(key="couverture_departement").options == ["75 – Paris"]
+    assert (at.query_params["region"], at.query_params["departement"]) == ("11", "75")
+
+
+def test_the_view_survives_a_visit_to_another_page(app_env):
+    at = run_page(PAGE, {"echelle": "departement", "departement": "01", "cpts": "demo-0001"})
+    at.switch_page("pages/fiche-cpts.py")
+    for key in [k for k in at.query_params if k != "registre"]:  # the menu opens a page without the view
+        del at.query_params[key]
+    at.run()
+    assert not at.exception and at.query_params["cpts"] == "demo-0001"  # the Fiche opens on the same CPTS
+    at.switch_page(PAGE)
+    for key in [k for k in at.query_params if k != "registre"]:
+        del at.query_params[key]
+    at.run()
+    assert not at.exception
+    assert scale_of(at) == "departement" and at.selectbox(key="couverture_departement").value == "01"
+    assert at.query_params["departement"] == "01" and at.query_params["cpts"] == "demo-0001"
+
+
+def test_the_home_page_answers_at_its_own_name():
+    from ui.navigation import HOME_ALIAS, PAGES
+
+    assert HOME_ALIAS == PAGES[0].url_path == "accueil"
+
+
+def test_search_opens_a_commune_in_its_departement(app_env):
+    at = run_page(PAGE)
+    at.text_input(key="couverture_recherche").input("charlie").run()
+    assert not at.exception
+    assert scale_of(at) == "departement" and at.query_params["commune"] == "01003"
+    view = coverage_view(at)
+    assert view["focus"]["g"] and "01003" in view["fit_key"]
+    assert "Commune trouvée : **Charlie** (01)" in all_text(at)
+    # An ambiguous name offers its results; nothing found says so.
+    at.text_input(key="couverture_recherche").input("zzzz").run()
+    assert "Aucune commune ni CPTS de ce nom." in all_text(at)

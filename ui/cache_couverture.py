@@ -31,6 +31,11 @@ from observatory.view_state import ViewOptions
 from ui import cache
 from ui.map_component import PreparedMap, prepare_map
 
+# Enough entries for every month since 2019 in the France view and every région and département at the
+# default date (warmed up in the background at server start: moving the time control or changing the area
+# then only reads), and the areas a session visits.
+DATES_KEPT = 320
+
 
 def _con(path: str):
     return cache.connection_for(path)
@@ -90,13 +95,13 @@ def couverture_view_options(path: str, register_id: str, register_as_of: str | N
 # --- figures, lists, tables ----------------------------------------------------------------------------
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=DATES_KEPT)
 def couverture_key_figures(path: str, register_id: str, as_of: str, register_region: str | None, level: str,
                            code: str | None) -> cov.KeyFigures:
     return cov.key_figures(couverture_snapshot(path, register_id, as_of, register_region), level, code)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=DATES_KEPT)
 def couverture_area_cpts(path: str, register_id: str, as_of: str, register_region: str | None, level: str,
                          code: str | None) -> pd.DataFrame:
     """CPTS active at the date with a commune in the area (the selection list), sorted by name."""
@@ -104,7 +109,7 @@ def couverture_area_cpts(path: str, register_id: str, as_of: str, register_regio
     return coverage_views.active_cpts_in_area(snapshot, level, code)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=DATES_KEPT)
 def couverture_click_lookup(path: str, register_id: str, as_of: str, register_region: str | None, level: str,
                             code: str | None) -> dict[str, tuple]:
     """commune_code -> its CPTS for the communes a map click can return."""
@@ -112,7 +117,7 @@ def couverture_click_lookup(path: str, register_id: str, as_of: str, register_re
     return coverage_views.unit_cpts_lookup(snapshot, level, code)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=DATES_KEPT)
 def couverture_area_table(path: str, register_id: str, as_of: str, register_region: str | None, level: str,
                           code: str | None) -> pd.DataFrame:
     snapshot = couverture_snapshot(path, register_id, as_of, register_region)
@@ -161,7 +166,7 @@ def couverture_cpts_geometries(path: str, register_id: str) -> gpd.GeoDataFrame:
     return queries.cpts_geometries(_con(path), register_id)
 
 
-@st.cache_data(show_spinner=False, max_entries=16)
+@st.cache_data(show_spinner=False, max_entries=128)
 def couverture_unit_geometries(path: str, departement_code: str) -> gpd.GeoDataFrame:
     return queries.unit_geometries(_con(path), departement_code=departement_code)
 
@@ -200,7 +205,7 @@ def couverture_area_bounds(path: str, level: str, code: str | None) -> list[floa
     return coverage_map.bounds_of(shapes.to_numpy())
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=DATES_KEPT)
 def couverture_view(path: str, register_id: str, as_of: str, register_region: str | None, level: str,
                     code: str | None, selected_cpts_id: str | None, commune_code: str | None, fit_key: str) -> dict:
     """What the map shows for a date, an area, a selection and a commune found by the search."""
@@ -222,7 +227,7 @@ def couverture_view(path: str, register_id: str, as_of: str, register_region: st
                                       couverture_places(path), selected_cpts_id, focus, fit_key)
 
 
-@st.cache_data(show_spinner=False, max_entries=64)
+@st.cache_data(show_spinner=False, max_entries=DATES_KEPT)
 def couverture_view_script(path: str, register_id: str, as_of: str, register_region: str | None, level: str,
                            code: str | None, selected_cpts_id: str | None, commune_code: str | None,
                            fit_key: str) -> str:

@@ -189,11 +189,11 @@ def render_key_figures(figures: KeyFigures) -> None:
     st.html(f'<style>{FIGURES_CSS}</style><table class="chiffres-cles" aria-label="Chiffres clés">{rows}</table>')
 
 
-def render_legend(snapshot, stages: pd.DataFrame, figures: KeyFigures, detail: bool) -> None:
+def render_legend(register_region: str | None, stages: pd.DataFrame, figures: KeyFigures) -> None:
     """The map's legend (beside it, never on it), each stage with its number of CPTS at the date."""
-    items = coverage_legend(snapshot, stages, figures.cpts_count_by_stage, figures.population_covered_by_stage,
+    items = coverage_legend(register_region, stages, figures.cpts_count_by_stage,
                             (figures.white_zone_units, figures.white_zone_population),
-                            (figures.overlap_units, figures.overlap_population), detail)
+                            (figures.overlap_units, figures.overlap_population))
     st.html(legend_html("Légende", items))
 
 
@@ -208,16 +208,18 @@ def profile_page() -> PageSpec | None:
 
 
 @errors.guarded_callback
-def select_clicked_cpts(options: ViewOptions, unit_cpts: dict[str, tuple], offered: frozenset[str]) -> None:
+def select_clicked_cpts(path: str, options: ViewOptions, state: ViewState) -> None:
     """Map click (streamlit-folium's ``last_active_drawing``) -> the selected CPTS, before the rerun."""
     clicked = (st.session_state.get(KEY_MAP) or {}).get("last_active_drawing")
-    cpts_id = views.cpts_id_of_feature(clicked, unit_cpts)
-    if cpts_id in offered:
+    # options.default_region is the register's région (None for a national register), as the caches are keyed.
+    args = (path, state.register_id, state.as_of, options.default_region, state.scale, state.area_code)
+    cpts_id = views.cpts_id_of_feature(clicked, cc.couverture_click_lookup(*args))
+    if cpts_id in set(cc.couverture_area_cpts(*args)["cpts_id"]):
         view.change(PAGE, options, lambda s: s.replace(cpts_id=cpts_id))
 
 
-def on_map_click(options: ViewOptions, lookup: dict, offered: frozenset):
-    return functools.partial(select_clicked_cpts, options, lookup, offered)
+def on_map_click(path: str, options: ViewOptions, state: ViewState):
+    return functools.partial(select_clicked_cpts, path, options, state)
 
 
 def render_cpts_choice(state: ViewState, options: ViewOptions, area_cpts: pd.DataFrame) -> str | None:

@@ -190,3 +190,16 @@ def render_case_study_tables(cpts_id: str, figures: pd.DataFrame) -> None:
         show_table(frame, height="content")
         note = f"{table.source_note} ; " if table.source_note else ""
         st.caption(f"{note}thèse, {table.table_ref}.")
+
+
+def render_workbook(identity: pf.ProfileIdentity, timeline: pd.DataFrame, territory: pf.TerritoryProfile | None,
+                    funding: list[pf.FundingView]) -> None:
+    """Every table of the profile in one XLSX workbook (built when the button is clicked)."""
+    from observatory import exports
+
+    def workbook() -> bytes:
+        return exports.xlsx_bytes(*pf.profile_workbook_sheets(identity, timeline, territory, funding))
+
+    st.download_button("Tableaux de la fiche (XLSX)", data=workbook, file_name=f"fiche_{identity.cpts_id}.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore",
+                       key="fiche_xlsx", icon=":material/download:")

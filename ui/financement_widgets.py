@@ -1,6 +1,6 @@
 """Renderers of the « Financement » page: they only display what ``observatory.funding_*`` computed
 (through ``ui.cache_financement``). Text from a register (CPTS names) goes through
-``safe_text.markdown_literal`` before any Markdown; tables are shown with ``st.dataframe`` (never Markdown).
+``safe_text.markdown_literal`` before any Markdown; tables are shown with ``ui.tables.show_table`` (never Markdown).
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ from observatory.indicators import format_number
 from observatory.profile import FundingView
 from observatory.safe_text import markdown_literal
 from ui import fiche_widgets
+from ui.tables import show_table
 
 THESIS_QUOTE = (
     "« On se retrouve si on fait les deux communautés de communes avec un territoire de stade 4, plus de 200 000 "
@@ -44,32 +45,6 @@ def eur_short(amount) -> str:
 
 def eur2(amount) -> str:
     return "n.d." if amount is None or pd.isna(amount) else f"{format_number(float(amount), 2)} €"
-
-
-PLAIN_NUMBER_COLUMNS = frozenset({"Année"})
-
-
-def show_table(frame: pd.DataFrame, where=st) -> None:
-    """A table with French numbers (narrow space for thousands, decimal comma) and « — » where a value is
-    missing. Streamlit's grid shows a missing cell as « None » whatever the formatting, so a column with
-    missing values is shown as text; complete numeric columns stay numbers (they sort as numbers). The
-    exports use the frames themselves, never this display."""
-    shown = frame.copy()
-    formats = {}
-    for column in shown.columns:
-        values = shown[column]
-        is_number = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-        if column in PLAIN_NUMBER_COLUMNS or not is_number:
-            if values.isna().any():
-                shown[column] = values.astype(object).where(values.notna(), "—")
-            continue
-        known = values.dropna()
-        decimals = 1 if "%" in str(column) else 0 if known.empty or (known.astype("float64") % 1 == 0).all() else 2
-        if values.isna().any():
-            shown[column] = [format_number(float(v), decimals) if pd.notna(v) else "—" for v in values]
-        else:
-            formats[column] = lambda v, d=decimals: format_number(float(v), d)
-    where.dataframe(shown.style.format(formats), hide_index=True, width="stretch")
 
 
 def hypotheses_text(assumptions: fa.Assumptions) -> str:

@@ -135,14 +135,17 @@ def render_indicator(path: str, register_id: str, as_of: str, register_region: s
         st.caption(f"{cpts_count} CPTS dans la zone : leurs valeurs sont dans le tableau ci-dessous.")
     show_table(cw.indicator_table(rows, entry), decimals={f"Valeur ({entry['unit']})": int(entry.get("decimals") or 0)})
     vintage = ci.indicator_vintage(path, code, int(year))
-    st.download_button(
-        "Télécharger les valeurs par territoire (CSV pour Excel)",
-        data=exports.csv_bytes(export_table(rows, entry, year, provenance, vintage)),
-        file_name=f"indicateur_{code}_{year}_{area_code or 'france'}.csv",
-        mime="text/csv",
-        on_click="ignore",
-        key="couverture_indicateur_csv",
-    )
+    exported = export_table(rows, entry, year, provenance, vintage)
+    stem = f"indicateur_{code}_{year}_{area_code or 'france'}"
+    left, right = st.columns(2)
+    left.download_button("Valeurs par territoire (CSV pour Excel)", data=exports.csv_bytes(exported),
+                         file_name=f"{stem}.csv", mime="text/csv", on_click="ignore", key="couverture_indicateur_csv",
+                         icon=":material/download:")
+    right.download_button("Valeurs par territoire (XLSX)", key="couverture_indicateur_xlsx", on_click="ignore",
+                          data=lambda: exports.xlsx_bytes({str(entry["label"])[:31]: exported},
+                                                          {str(entry["label"])[:31]: [f"Source : {provenance}"]}),
+                          file_name=f"{stem}.xlsx", icon=":material/download:",
+                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     st.caption(
         f"{markdown_literal(method_text(entry, catalogue), 400)} Territoires des CPTS actives au "
         f"{views.format_date(as_of)} (chacune sur toutes ses communes) ; zone blanche : communes sans CPTS de la zone. "

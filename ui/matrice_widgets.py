@@ -12,6 +12,7 @@ from observatory import matrix as mx
 from observatory import matrix_view as mv
 from observatory.instrument import Instrument
 from ui.presentation import set_presenting
+from ui.tables import show_text_table
 
 MODE_KEY = "matrice_mode"
 STEP_KEY = "matrice_step"
@@ -95,10 +96,6 @@ def render_element(matrix: mx.Matrix, element_id: str, instrument: Instrument, s
             shown += [answer_column, "Points (0 à 100)"]
         else:
             st.caption("Aucune réponse soumise pour la CPTS choisie : seules les questions sont affichées.")
-        st.dataframe(table[shown], hide_index=True, width="stretch", height="content",
-                     column_config={"N°": st.column_config.TextColumn(width="small"),
-                                    "Question": st.column_config.TextColumn(width="large"),
-                                    answer_column: st.column_config.TextColumn(width="large"),
-                                    "Points (0 à 100)": st.column_config.NumberColumn(format="%.0f", width="small")})
+        show_text_table(table[shown])
     st.markdown(f"**Ce qu'en dit la thèse** ({details.thesis_section}) : {details.thesis_says}")
     st.caption(details.source_reference)

@@ -80,3 +80,10 @@ def show_table(frame: pd.DataFrame, where=st, decimals: Mapping[str, int] | None
     config.update(column_config or {})
     where.dataframe(shown.style.format(formats), hide_index=True, width="stretch", height=height,
                     column_config=config, key=key)
+
+
+def show_text_table(frame: pd.DataFrame, where=st) -> None:
+    """A table whose cells are sentences (questions, answers, hypotheses): a static table that wraps its
+    text, so a long question is read whole instead of cut; numbers in French as in :func:`show_table`."""
+    shown, formats = display_frame(frame)
+    where.table(shown.style.format(formats), hide_index=True, border="horizontal")

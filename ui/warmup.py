@@ -69,6 +69,50 @@ def warm_up() -> dict[str, float]:
     return timings
 
 
+def warm_dates() -> int:
+    """Every date of the time control in the France view, then every région and département at the default
+    date (map view, key figures, table): run in the background once the server answers, so that moving the
+    time control or changing the area reads instead of computing. Returns the number of views prepared."""
+    from observatory.coverage_views import fit_key
+    from ui import cache
+    from ui import cache_couverture as cc
+
+    path = cache.db_path()
+    try:
+        registers = cache.registers(path)
+    except Exception:
+        LOG.exception("Préchauffage des dates impossible")
+        return 0
+    mapped = registers[registers["kind"] != "case_study"]
+    if mapped.empty:
+        return 0
+    row = mapped.iloc[0]
+    register_id = str(row["register_id"])
+    region = None if row.get("region_code") is None or str(row.get("region_code")) == "nan" else str(row["region_code"])
+    as_of_value = row.get("as_of_date")
+    register_as_of = None if as_of_value is None or str(as_of_value) == "NaT" else str(as_of_value)[:10]
+    options = cc.couverture_view_options(path, register_id, register_as_of, region)
+    state = vs.resolve(vs.ViewState(register_id), options)
+    done = 0
+    # Every date in the France view, then every région and département at the default date.
+    views = [state.replace(as_of=as_of) for as_of in reversed(options.dates)]
+    views += [vs.with_region(state.replace(scale="region"), r, options) for r in options.region_codes]
+    views += [vs.with_departement(state.replace(scale="departement"), d, options) for d in options.departement_regions]
+    for dated in views:
+        as_of = dated.as_of
+        try:
+            cc.couverture_view_script(path, register_id, as_of, region, dated.scale, dated.area_code, None, None,
+                                      fit_key(dated, 0))
+            cc.couverture_key_figures(path, register_id, as_of, region, dated.scale, dated.area_code)
+            cc.couverture_area_table(path, register_id, as_of, region, dated.scale, dated.area_code)
+            cc.couverture_area_cpts(path, register_id, as_of, region, dated.scale, dated.area_code)
+        except Exception:
+            LOG.exception("Préchauffage de la vue %s impossible", dated)
+            continue
+        done += 1
+    return done
+
+
 def _warm_coverage(path: str, register_id: str, region: str | None, state: vs.ViewState, end: str,
                    timings: dict[str, float]) -> None:
     from observatory.coverage_views import fit_key

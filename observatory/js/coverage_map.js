@@ -69,7 +69,7 @@
       var at = (view.cpts || {})[f.id];
       var stage = at ? view.stages[at[0]][0] : T.not_started;
       return tooltip(rows([[T.cpts, f.p.cpts_name], [T.stage, stage], [T.population, f.p.population],
-        [T.communes, f.p.communes], [T.departements, f.p.departements], [T.size, f.p.size]]));
+        [T.communes, f.p.communes], [T.departements, f.p.departements], [T.size, T.sizes[f.p.size] || '—']]));
     }, TIP);
     cptsLayers[f.id] = layer;
     cpts.addLayer(layer);
@@ -146,6 +146,9 @@
     var named = next.area_departements ? new Set(next.area_departements) : null;
     furniture.setLabels(map, data.labels.filter(function (l) { return !named || named.has(l[5]); })
       .concat(next.labels || []));
+    // What is drawn, for tests and benchmarks (which view, when).
+    window.observatoireDrawn = {as_of: next.as_of, fit_key: next.fit_key, selected: next.selected,
+                                at: performance.now(), count: ((window.observatoireDrawn || {}).count || 0) + 1};
     if (next.fit_key !== lastFit) {
       lastFit = next.fit_key;
       if (next.bounds) {

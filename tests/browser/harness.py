@@ -55,14 +55,16 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(env_overrides: dict[str, str], timeout_s: float = 60, port: int | None = None):
+def streamlit_server(env_overrides: dict[str, str], timeout_s: float = 60, port: int | None = None,
+                     script: str = SERVER_SCRIPT):
     """Start ``streamlit run serve.py`` (the app, warmed up) on ``port`` (default: a free one); yields the base
-    URL; always stops the server. An explicit port keeps parallel test runs on a shared machine apart."""
+    URL; always stops the server. An explicit port keeps parallel test runs on a shared machine apart;
+    ``script="app.py"`` serves the app without its warm-up (the benchmarks' naive baseline)."""
     port = port or free_port()
     env = {**os.environ, **env_overrides}
     log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", SERVER_SCRIPT, "--server.port", str(port), "--server.address", "127.0.0.1"],
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port), "--server.address", "127.0.0.1"],
         cwd=REPO_ROOT,
         env=env,
         stdout=log,
