@@ -48,3 +48,21 @@ def all_text(at: AppTest) -> str:
 def displayed(markdown: str) -> str:
     """Alias of :func:`rendered` (Markdown source as displayed)."""
     return rendered(markdown)
+
+
+def tables(at: AppTest) -> list:
+    """The values (DataFrames) of every table of the page in page order, grids (``st.dataframe``) and static
+    tables (``st.table``) alike: ``ui.tables.show_table`` picks one or the other by size."""
+    from streamlit.testing.v1.element_tree import Block, Dataframe, Table
+
+    found: list = []
+
+    def walk(node) -> None:
+        if isinstance(node, (Dataframe, Table)):
+            found.append(node.value)
+        elif isinstance(node, Block):
+            for child in node.children.values():
+                walk(child)
+
+    walk(at.main)
+    return found

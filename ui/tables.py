@@ -70,11 +70,19 @@ def column_widths(shown: pd.DataFrame, formats: Mapping) -> dict[str, int]:
     return widths
 
 
+# A small table is static (no English toolbar or column menu of Streamlit's grid; its headers wrap); a wide or
+# long one is the grid, which scrolls, sorts, and keeps each column as wide as its content.
+STATIC_ROWS, STATIC_COLUMNS = 60, 6
+
+
 def show_table(frame: pd.DataFrame, where=st, decimals: Mapping[str, int] | None = None,
                column_config: Mapping | None = None, height="auto", key: str | None = None) -> None:
-    """``st.dataframe`` with French numbers and uncut columns (see the module). ``column_config`` entries
-    given by the caller win (e.g. a long question text set to wrap in a large column)."""
+    """French numbers and uncut columns (see the module); a small table static, a wide or long one the grid
+    (see ``STATIC_ROWS``). ``column_config`` entries given by the caller win."""
     shown, formats = display_frame(frame, decimals)
+    if len(shown) <= STATIC_ROWS and len(shown.columns) <= STATIC_COLUMNS and not column_config:
+        where.table(shown.style.format(formats), hide_index=True, border="horizontal")
+        return
     config: dict = {column: st.column_config.Column(width=width)
                     for column, width in column_widths(shown, formats).items()}
     config.update(column_config or {})
