@@ -113,3 +113,18 @@ def test_a_region_only_register_opens_on_its_region():
                           default_scale="region")
     state = vs.from_query({}, "couverture", ViewState(), options)
     assert (state.scale, state.region_code, state.departement_code) == ("region", "53", "22")
+
+
+def test_register_label_says_its_kind_once():
+    from ui.frame import register_label
+
+    assert register_label("Registre de démonstration (fictif)", "demo") == "Registre de démonstration (fictif)"
+    assert register_label("CPTS PACA (ORP-DAC)", "imported") == "CPTS PACA (ORP-DAC) — importé"
+
+
+def test_the_ars_gradation_is_named_for_what_it_is():
+    from observatory.profile import ars_stage_heading
+
+    assert ars_stage_heading("11") == "Stade dans la gradation de l'ARS Île-de-France"
+    assert "Île-de-France" in ars_stage_heading("84") and "thèse" in ars_stage_heading("84")
+    assert ars_stage_heading("84") != ars_stage_heading("11")

@@ -10,6 +10,7 @@ import streamlit as st
 
 from observatory import profile as pf
 from observatory import self_assessment as sa
+from observatory.funding import size_class_name
 from observatory.indicators import format_number
 from observatory.safe_text import markdown_literal
 from observatory.scoring import ScoreResult
@@ -38,7 +39,7 @@ def render_identity(identity: pf.ProfileIdentity) -> None:
     cols = st.columns(3)
     cols[0].metric("Population couverte", population)
     cols[1].metric("Communes", format_number(identity.communes_count, 0) if identity.has_territory else "non publiées")
-    cols[2].metric("Taille ACI", f"Taille {identity.size_class}" if identity.size_class else "inconnue",
+    cols[2].metric("Taille ACI", size_class_name(identity.size_class, "inconnue"),
                    help=identity.size_class_label)
     lines = [
         f"- **Registre** : {markdown_literal(identity.register_name)}",

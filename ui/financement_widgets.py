@@ -14,6 +14,7 @@ import streamlit as st
 from observatory import exports, funding
 from observatory import funding_allocation as al
 from observatory import funding_analysis as fa
+from observatory.funding import size_class_name
 from observatory.indicators import format_number
 from observatory.profile import FundingView
 from observatory.safe_text import markdown_literal
@@ -61,7 +62,7 @@ def cpts_display(rows: pd.DataFrame, stage_labels: Mapping[str, str]) -> pd.Data
     return pd.DataFrame({
         "CPTS": rows["name"], "Stade à la date": rows["stage_code"].map(lambda s: stage_labels.get(s, s)),
         "ACI": rows["aci_basis"], "Population": rows["population_count"],
-        "Taille ACI": rows["size_class"].map(lambda c: f"Taille {int(c)}" if pd.notna(c) else ""),
+        "Taille ACI": rows["size_class"].map(lambda c: size_class_name(c, "")),
         "Missions": rows["missions"].map(len), "Plafond annuel (€)": rows["ceiling_eur"].round(0).astype("Int64"),
         "Plafond par habitant (€)": rows["per_inhabitant_eur"].round(2), "Statut": rows["ceiling_status"],
         "Départements": rows["departement_codes"],
@@ -117,7 +118,7 @@ def near_display(near: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "CPTS": near["name"], "Population": near["population_count"],
         "Limite (hab.)": near["limit"], "Écart à la limite (%)": near["gap_pct"].round(1), "Position": near["side"],
-        "Taille": near["size_class"].map(lambda c: f"Taille {c}"),
+        "Taille": near["size_class"].map(size_class_name),
         "Plafond actuel (€)": near["ceiling_eur"].round(0).astype("Int64"),
         "Si elle passait la limite (€)": near["ceiling_change_eur"].round(0).astype("Int64"),
     })  # fmt: skip
@@ -128,7 +129,7 @@ def merger_display(mergers: pd.DataFrame) -> pd.DataFrame:
         "CPTS A": mergers["name_a"], "CPTS B": mergers["name_b"], "Département": mergers["departement_code"],
         "Population A": mergers["population_a"], "Population B": mergers["population_b"],
         "Population fusionnée": mergers["merged_population"],
-        "Taille fusionnée": mergers["merged_size_class"].map(lambda c: f"Taille {c}"),
+        "Taille fusionnée": mergers["merged_size_class"].map(size_class_name),
         "Deux plafonds (€)": mergers["ceiling_apart_eur"].round(0).astype("int64"),
         "Plafond fusionné (€)": mergers["ceiling_merged_eur"].round(0).astype("int64"),
         "Perte (€)": mergers["loss_eur"].round(0).astype("int64"),

@@ -20,6 +20,7 @@ from observatory import view_state as vs
 from observatory.indicator_catalogue import shown_catalogue
 
 LOG = logging.getLogger("observatoire")
+VIEWS_READY = "Préchauffage des vues terminé"  # printed by serve.py; the benchmarks wait for it
 
 
 def _step(name: str, action: Callable[[], object], timings: dict[str, float]) -> object:

@@ -54,6 +54,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class ServerURL(str):
+    """The server's base URL (a string), with the path of its log (what the server prints)."""
+
+    log_path: Path
+
+
 @contextmanager
 def streamlit_server(env_overrides: dict[str, str], timeout_s: float = 60, port: int | None = None,
                      script: str = SERVER_SCRIPT):
@@ -83,7 +89,9 @@ def streamlit_server(env_overrides: dict[str, str], timeout_s: float = 60, port:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"Streamlit did not start: {Path(log.name).read_text()[-2000:]}")
             time.sleep(0.2)
-        yield base
+        url = ServerURL(base)
+        url.log_path = Path(log.name)
+        yield url
     finally:
         process.terminate()
         try:
