@@ -60,6 +60,8 @@ OTHER_COMMUNES_COLOR = "#f0f0f0"
 # Used only when the caller passes no `stages` table: the vocabulary file's colours.
 FALLBACK_STAGE_COLORS = DEFAULT_STAGE_COLORS
 FRANCE_CENTER = (46.6, 2.4)
+# National views of a map of one layer of CPTS: 0.01° (about 1 km) is below a pixel at the zoom that shows France.
+FRANCE_SIMPLIFY_TOLERANCE = 0.01
 OVERLAP_SWATCH = f"repeating-linear-gradient(45deg,{OVERLAP_COLOR} 0 3px,#ffffff 3px 6px)"
 
 
@@ -142,15 +144,16 @@ def furnish(m: folium.Map, labels: list | None = None, bounds=None, controls_fre
     return m
 
 
-def new_map(prefer_canvas: bool = True) -> folium.Map:
+def new_map(bounds: Iterable[float] | None = None, prefer_canvas: bool = True) -> folium.Map:
     """An empty offline map (no tiles; Leaflet served locally) with fractional zoom, so that an area fills
-    the map (France in a 560-pixel-high map sits between zoom 5 and 6). Call :func:`furnish` once its
-    layers are added."""
+    the map (France in a 560-pixel-high map sits between zoom 5 and 6). With ``bounds`` ((minx, miny, maxx,
+    maxy)) the map is furnished and fitted at once; without, call :func:`furnish` (labels, bounds) after
+    adding its layers."""
     m = folium.Map(location=FRANCE_CENTER, zoom_start=5, tiles=None, prefer_canvas=prefer_canvas, control_scale=False,
                    zoom_control=False, zoom_snap=0.25, zoom_delta=0.5)
     m.default_js = list(LEAFLET_JS)
     m.default_css = list(LEAFLET_CSS)
-    return m
+    return furnish(m, bounds=tuple(bounds)) if bounds is not None else m
 
 
 def map_payload_bytes(m: folium.Map) -> int:
@@ -159,6 +162,49 @@ def map_payload_bytes(m: folium.Map) -> int:
     import copy
 
     return len(copy.deepcopy(m).get_root().render().encode("utf-8"))
+
+
+class Legend(MacroElement):
+    """A legend drawn on the map (a Leaflet control at the bottom right: plain HTML/CSS, no external
+    library). The Couverture and Fiche CPTS maps draw theirs beside the map instead (:func:`legend_html`),
+    so that it covers no territory."""
+
+    _template = Template(
+        """
+        {% macro header(this, kwargs) %}
+        <style>
+        .observatoire-legend{background:rgba(255,255,255,.92);padding:6px 9px;border-radius:4px;
+          box-shadow:0 0 4px rgba(0,0,0,.3);font:12px/1.35 sans-serif;color:#222;max-width:260px;}
+        .observatoire-legend .titre{font-weight:bold;margin-bottom:4px;}
+        .observatoire-legend .ligne{display:flex;align-items:center;margin:2px 0;}
+        .observatoire-legend .case{flex:0 0 16px;height:12px;margin-right:6px;border:1px solid #777;}
+        </style>
+        {% endmacro %}
+        {% macro script(this, kwargs) %}
+        (function() {
+            var legend = L.control({position: {{ this.position|tojson }}});
+            legend.onAdd = function() {
+                var div = L.DomUtil.create("div", "observatoire-legend");
+                div.innerHTML = {{ this.html|tojson }};
+                return div;
+            };
+            legend.addTo({{ this._parent.get_name() }});
+        })();
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, title: str, items: list[tuple[str, str]], position: str = "bottomright"):
+        """``items``: (CSS background of the swatch, French label)."""
+        super().__init__()
+        self._name = "Legend"
+        self.position = position
+        self.items = items
+        rows = "".join(
+            f'<div class="ligne"><span class="case" style="background:{bg}"></span>{html_literal(label)}</div>'
+            for bg, label in items
+        )
+        self.html = f'<div class="titre">{html_literal(title)}</div>{rows}'
 
 
 @dataclass(frozen=True)

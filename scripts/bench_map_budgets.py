@@ -100,7 +100,8 @@ def browser_figures(db: str, script: str, port: int, repeat: int) -> dict[str, f
                 out[key] = _first_map(page, base, page_name)
         with streamlit_server(env, timeout_s=600, port=port, script=script) as base:
             _first_map(page, base, "couverture")
-            _wait_for_views(base)
+            if script == "serve.py":  # the naive server prepares nothing in the background
+                _wait_for_views(base)
             warm, reload = [], []
             for _ in range(repeat):
                 # Warm: a visitor already in the app opens Couverture from the menu.
