@@ -139,7 +139,8 @@ def test_payload_size_function(db):
 
 def test_a_legend_on_the_map_is_still_offered_escaped_and_a_map_can_be_fitted_at_once():
     m = maps.new_map((2.0, 48.0, 3.0, 49.0))
-    maps.Legend("<i>Titre</i>", [("#fff", "<b>Stade</b>")]).add_to(m)
+    legend = maps.Legend("<i>Titre</i>", [("#fff", "<b>Stade</b>")])
+    legend.add_to(m)
     page = assert_offline(m)
-    assert "&lt;b&gt;Stade" in page and "<b>Stade" not in page
+    assert "&lt;b&gt;Stade" in legend.html and "<b>" not in legend.html and "<b>Stade" not in page
     assert "observatoireFurniture.fit(map_" in page and "[48.0,2.0,49.0,3.0]" in page
