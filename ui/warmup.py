@@ -34,6 +34,25 @@ def _step(name: str, action: Callable[[], object], timings: dict[str, float]) ->
         timings[name] = time.perf_counter() - start
 
 
+def _navigation_mode() -> None:
+    """The app declares its pages with ``st.navigation``; with a ``pages/`` folder, Streamlit runs its legacy
+    multipage mode until ``st.navigation`` first runs in the process, and the first visitor's page then runs
+    twice (``ui.frame.page_context`` switches the mode and reruns). Switched here, before any visitor."""
+    from streamlit.runtime.pages_manager import PagesManager
+
+    PagesManager.uses_pages_directory = False
+
+
+def _import_page_modules() -> None:
+    """What the pages import, imported once here rather than during the first visitor's page."""
+    import importlib
+
+    for name in ("ui.frame", "ui.couverture_widgets", "ui.indicator_widgets", "ui.fiche_widgets", "ui.profile_widgets",
+                 "ui.matrice_widgets", "ui.financement_widgets", "ui.financement_controls", "ui.tables",
+                 "observatory.radar", "observatory.map_image", "altair", "vl_convert"):
+        importlib.import_module(name)
+
+
 def warm_up() -> dict[str, float]:
     """Fill the caches of the default views (Couverture France, Fiche CPTS, demo assessments). Returns the
     seconds spent per step (logged)."""
@@ -42,6 +61,8 @@ def warm_up() -> dict[str, float]:
 
     timings: dict[str, float] = {}
     _step("composant de carte", register_component, timings)
+    _step("mode multipage", _navigation_mode, timings)
+    _step("modules des pages", _import_page_modules, timings)
     path = cache.db_path()
     registers = _step("registres", lambda: cache.registers(path), timings)
     if registers is None or registers.empty:
