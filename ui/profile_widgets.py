@@ -90,17 +90,18 @@ def choose_cpts(context: AppContext, key_prefix: str, preferred_ids: Sequence[st
     default_source = found["register_id"] if found is not None and found["register_id"] in sources else sources[0]
     names = dict(zip(registers["register_id"], registers["name"], strict=True))
     if case_ids:
+        source_key = f"{key_prefix}_source"
         if from_outside:  # a link, Back or Forward, or another page: the list shows that CPTS's source
-            view.bind(f"{key_prefix}_source", default_source)
+            view.bind(source_key, default_source)
         source = st.radio(
             "Liste de CPTS",
             sources,
-            index=sources.index(default_source),
+            index=None if source_key in st.session_state else sources.index(default_source),
             # Radio options are Markdown: register names are escaped.
             format_func=lambda rid: (f"Registre affiché : {markdown_literal(names[rid])}" if rid == context.register_id
                                      else f"{markdown_literal(names[rid])} (CPTS A à E, anonymisées)"),
             horizontal=True,
-            key=f"{key_prefix}_source",
+            key=source_key,
         )
     else:
         source = default_source
