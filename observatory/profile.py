@@ -36,7 +36,7 @@ from observatory.instrument import Instrument, ScoringModel
 from observatory.peers import PeerComparison
 from observatory.radar import radar_chart
 from observatory.registers.case_studies import load_case_studies_file
-from observatory.scoring import ScoreResult, score_assessment
+from observatory.scoring import ScoreResult, answers_for, score_assessment
 from observatory.self_assessment import radar_series
 from observatory.stages import UNKNOWN_STAGE, national_stage_of_ars, national_stages, stage_label
 
@@ -627,4 +627,4 @@ def case_study_result(cpts_id: str, answers_by_case: Mapping[str, Mapping], inst
     answers = answers_by_case.get(letter) if letter else None
     if not answers:
         return None
-    return score_assessment(instrument, model, answers, strict=False)
+    return score_assessment(instrument, model, answers_for(instrument, answers), strict=False)

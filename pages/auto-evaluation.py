@@ -45,7 +45,7 @@ if CASE_TOGGLE_KEY not in st.session_state:
     st.session_state[CASE_TOGGLE_KEY] = requested in case_ids
 use_cases = st.toggle("Études de cas de la thèse (CPTS A à E)", key=CASE_TOGGLE_KEY,
                       help="Les cinq CPTS d'Île-de-France étudiées par la thèse, pré-remplies avec ce que publient ses "
-                           "tableaux 4, 6 et 7 (source citée sous chaque réponse).")
+                           "tableaux 3 à 7 et la monographie de la CPTS A (annexe 1) ; source citée sous chaque réponse.")
 if use_cases:
     register_id, register_name = case_register["register_id"], case_register["name"]
     as_of = case_register["as_of_date"]

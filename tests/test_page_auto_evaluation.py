@@ -41,6 +41,7 @@ ANSWERS = {
     "Q22": "q22_oui",
     "Q33": "q33_oui",
     "Q34": "q34_non",
+    "Q40": ["q40_formation"],
     "Q41": "q41_satisfaits",
 }
 
@@ -339,12 +340,13 @@ def test_case_studies_are_prefilled_with_their_thesis_sources(app_env):
     at = run_page(PAGE, {"cpts": "these-A"})  # the deep link switches the case-study toggle on
     assert at.toggle[0].value is True
     answers = load_case_study_answers()["A"]
-    assert "tableaux 4, 6 et 7 de la thèse" in all_text(at)
+    assert "tableaux 3 à 7, monographie de la CPTS A" in all_text(at)
     assert at.radio(key=wkey(at, "these-A", "Q2")).value == answers["Q2"]
     notes = case_study_notes()["A"]
     captions = [c.value for c in at.caption]
     assert any(notes["Q12"].source in c for c in captions)
-    assert any(c.startswith("Non pré-remplie") and notes["Q15"].source in c for c in captions)
+    assert any(c.startswith("Non pré-remplie") and notes["Q18"].source in c for c in captions)
+    assert any(notes["Q12_territory"].source in c for c in captions)  # a v2 precision's source, under it
     assert_scores_displayed(at, "CPTS A (étude de cas de la thèse)", answers)
 
 

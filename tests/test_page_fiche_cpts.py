@@ -16,7 +16,7 @@ from observatory import config
 from observatory.assessments import AssessmentStore
 from observatory.demo_assessments import load_case_study_answers
 from observatory.indicators import format_number
-from observatory.instrument import load_instrument, load_scoring_model
+from observatory.instrument import latest_scoring_version, load_instrument, load_scoring_model
 from observatory.scoring import score_assessment
 from observatory.self_assessment import score_text
 from tests import profile_fixtures as pfx
@@ -143,7 +143,7 @@ def test_case_study_shows_published_tables_beside_the_idf_reference(app_env):
     for ref in ("Tableau 4", "Tableau 5", "Tableau 6", "Tableau 7"):
         assert any(ref in m.value for m in at.markdown), ref
     # partial answers of Tables 4, 6, 7 scored leniently
-    model = load_scoring_model()
+    model = load_scoring_model(latest_scoring_version())
     result = score_assessment(load_instrument(model.instrument_version), model, load_case_study_answers()["C"],
                               strict=False)
     assert f"{len(result.answered_question_ids)} question(s) renseignée(s)" in text

@@ -145,7 +145,7 @@ def render_case_study_assessment(result: ScoreResult | None, radars) -> None:
         st.info("Aucune réponse publiée pour cette étude de cas.")
         return
     st.markdown(
-        f"Réponses déduites des tableaux 4, 6 et 7 de la thèse (enquête du 1er trimestre 2021) : "
+        f"Réponses déduites de la thèse (tableaux 3 à 7 ; monographie de l'annexe 1 pour la CPTS A ; enquête du 1er trimestre 2021) : "
         f"{len(result.answered_question_ids)} question(s) renseignée(s) sur {len(result.applicable_question_ids)}, "
         f"complétude {sa.score_text(result.completeness_pct, 0)} % ; niveau de maturité : **{result.maturity_label}** "
         f"({result.maturity_reason}) Scores partiels, sans comparaison aux pairs (étude de cas hors registre)."
