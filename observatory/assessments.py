@@ -592,7 +592,8 @@ class AssessmentStore:
             raise AssessmentStoreError("Seules des évaluations de démonstration (is_demo) peuvent être remplacées ainsi.")
 
         def operation(con: duckdb.DuckDBPyConnection) -> int:
-            con.execute("DELETE FROM assessments WHERE is_demo AND status = 'submitted'")
+            # consensus assessments of demo campaigns belong to them (CampaignStore.replace_demo_campaigns)
+            con.execute("DELETE FROM assessments WHERE is_demo AND status = 'submitted' AND campaign_id IS NULL")
             for row in rows:
                 _insert_assessment_row(con, row)
             return len(rows)
@@ -623,7 +624,8 @@ class AssessmentStore:
 
     def demo_assessment_ids(self) -> set[str]:
         """Ids of the submitted demo (``is_demo``) assessments, so demo loading can be idempotent."""
-        return {r["assessment_id"] for r in self._read("SELECT assessment_id FROM assessments WHERE is_demo AND status = 'submitted'")}
+        return {r["assessment_id"] for r in self._read(
+            "SELECT assessment_id FROM assessments WHERE is_demo AND status = 'submitted' AND campaign_id IS NULL")}
 
     # -- reading submissions --------------------------------------------------------------------------
 
