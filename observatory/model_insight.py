@@ -250,6 +250,26 @@ def rescore(answers: Mapping[str, Any], answers_instrument_version: str, model: 
     return Rescored(score_assessment(instrument, model, usable, strict=False), tuple(notes))
 
 
+def rescored_history_table(history: Sequence[Any], model: ScoringModel) -> pd.DataFrame:
+    """Each submitted assessment (oldest first) with its frozen scores, labelled with their model version,
+    beside its scores recomputed with ``model``: shown side by side, never mixed into one series."""
+    def fmt(value: float | None) -> str:
+        return "—" if value is None else f"{value:.1f}".replace(".", ",")
+
+    rows = []
+    for a in history:
+        frozen = a.score_result
+        again = rescore(a.answers, a.instrument_version, model)
+        rows.append({
+            "Soumise le": f"{a.submitted_at:%d/%m/%Y}", "Notation d'origine": f"v{a.scoring_version}",
+            "Score global (origine)": fmt(frozen.overall), "Niveau (origine)": frozen.maturity_label,
+            f"Score global (recalculé v{model.version})": fmt(again.result.overall) if again else "non recalculable",
+            f"Niveau (recalculé v{model.version})": again.result.maturity_label if again else "—",
+            "Hypothèses du recalcul": " ".join(again.notes) if again and a.scoring_version != model.version else "",
+        })
+    return pd.DataFrame(rows)
+
+
 # --------------------------------------------------------------------------------------------------
 # Case studies on comparable answers
 

@@ -514,12 +514,19 @@ def score_history_chart(frame: pd.DataFrame, title: str = "Évolution des scores
     colour = alt.Color("series:N", title="Score", sort=order,
                        scale=alt.Scale(domain=order, range=["#252525", "#2c7fb8", "#41b6c4", "#d95f0e"][: len(order)]),
                        legend=alt.Legend(orient="bottom"))
+    data["version_text"] = "notation v" + data["scoring_version"].astype(str)
+    versions = sorted(dict.fromkeys(data["version_text"]))
+    # Scores frozen with different model versions are never joined by a line: one line per series and
+    # version, dashed for the older versions, the version in the legend and the tooltip.
+    dash = alt.StrokeDash("version_text:N", title="Modèle de notation", sort=versions,
+                          scale=alt.Scale(domain=versions, range=[[4, 3]] * (len(versions) - 1) + [[1, 0]]),
+                          legend=alt.Legend(orient="bottom"))
     chart = alt.Chart(data).mark_line(point=True).encode(
         x=alt.X("submitted_at:T", title="Date de soumission", axis=alt.Axis(format="%m/%Y")),
         y=alt.Y("score:Q", title="Score (0 à 100)", scale=alt.Scale(domain=[0, 100])),
-        color=colour,
+        color=colour, strokeDash=dash, detail="version_text:N",
         tooltip=[alt.Tooltip("series:N", title="Score"), alt.Tooltip("date_text:N", title="Soumise le"),
-                 alt.Tooltip("score_text:N", title="Valeur")],
+                 alt.Tooltip("score_text:N", title="Valeur"), alt.Tooltip("version_text:N", title="Modèle")],
     )
     return chart.properties(title=title, height=300).configure(locale=FRENCH_LOCALE)
 

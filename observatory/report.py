@@ -48,6 +48,14 @@ def report_file_name(cpts_name: str, when: datetime) -> str:
     return f"rapport-auto-evaluation-{slug}-{when:%Y-%m-%d}.html"
 
 
+def _aggregation_text(model: ScoringModel) -> str:
+    if model.aggregation == "question_weights":
+        return ("Chaque niveau (sous-dimension, dimension, score global) est la moyenne pondérée de ses questions notées "
+                "répondues, avec les poids publiés sur la page « Méthode » ; " + model.overall_rule)
+    return ("Une sous-dimension est la moyenne pondérée de ses questions notées, une dimension la moyenne de ses "
+            "sous-dimensions, le score global la moyenne des trois dimensions.")
+
+
 def _row(label: str, score: float | None, css: str = "", detail: str = "") -> str:
     cls = f' class="{css}"' if css else ""
     return (f"<tr{cls}><td>{escape(label)}</td><td class=\"num\">{escape(detail)}</td>"
@@ -60,6 +68,10 @@ def assessment_report_html(assessment: Assessment, instrument: Instrument, model
     """One A4 page: CPTS, date, versions, level, scores table, radar image, three weakest
     sub-dimensions with the thesis's advice, sources. A demo assessment is labelled as such."""
     result = assessment.score_result
+    if model.version != result.scoring_version:  # a submission frozen with another model: describe that one
+        from observatory.instrument import load_scoring_model
+
+        model = load_scoring_model(result.scoring_version)
     name = assessment.cpts_name or assessment.cpts_id
     if assessment.status == "submitted" and assessment.submitted_at is not None:
         status = f"Évaluation soumise le {assessment.submitted_at:%d/%m/%Y à %H:%M}"
@@ -133,8 +145,7 @@ notation v{escape(result.scoring_version)}. Niveau de maturité : <strong>{escap
 <div class="sources">
 <p><strong>Sources.</strong> Questionnaire : {escape(source.get('reference', ''))} {escape(source.get('questions', ''))} ;
 sous-dimensions : {escape(source.get('subdimensions', ''))}. Notation : {escape(model.title)} — {escape(model.raw.get('status', ''))}
-Une question sans réponse ou non applicable n'est jamais comptée comme zéro ; une sous-dimension est la moyenne pondérée de ses
-questions notées, une dimension la moyenne de ses sous-dimensions, le score global la moyenne des trois dimensions.</p>
+Une question sans réponse ou non applicable n'est jamais comptée comme zéro. {escape(_aggregation_text(model))}</p>
 <p>Document produit par l'Observatoire des CPTS le {generated_at:%d/%m/%Y à %H:%M}.</p>
 </div>
 </main>

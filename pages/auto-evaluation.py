@@ -155,6 +155,8 @@ else:
     results.render_comparison(result, baseline, instrument, model)
 st.subheader("Les trois sous-dimensions les plus faibles")
 results.render_weakest(result, instrument)
+st.subheader("Ce qui ferait progresser votre CPTS")
+results.render_improvements(model, entered.scoring_answers)
 st.subheader("Historique des évaluations soumises")
 if history:
     st.dataframe(results.history_frame(history), hide_index=True, width="stretch")

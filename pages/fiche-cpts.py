@@ -53,6 +53,7 @@ if chosen.is_case_study:
 else:
     fw.render_assessment(chosen, cache.profile_assessment_view(path, chosen.register_id, chosen.as_of, user_path, token,
                                                                chosen.cpts_id, chosen.name))
+    fw.render_rescoring(chosen, user_path, token)
 
 missions = pf.missions_of(cache.profile_missions(path, chosen.register_id), chosen.cpts_id)
 fw.render_funding(

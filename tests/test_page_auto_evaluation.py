@@ -444,3 +444,18 @@ def test_other_precision_help_texts_and_unsaved_answers_kept_across_cpts(app_env
     click(at, "Enregistrer le brouillon")
     assert store().load_draft(cpts_id).answers == {"Q10": ["q10_autre"], "Q10_other": "Plateforme territoriale d'appui"}
     assert "Modifications non enregistrées" not in all_text(at)
+
+
+def test_what_would_make_the_cpts_progress(app_env):
+    """The sensitivity table lists real single changes, computed by the model, the largest gain first."""
+    from observatory.model_insight import improvement_options
+
+    at = run_page(PAGE)
+    cpts_id = add_custom_cpts(at, "CPTS Sensible")
+    set_answers(at, cpts_id, ANSWERS)
+    table = next(df.value for df in at.dataframe if "Changement" in df.value.columns)
+    expected, provisional = improvement_options(INSTRUMENT, MODEL, ANSWERS)
+    assert list(table["Question"]) == [o.question_id for o in expected]
+    assert table.iloc[0]["Gain (points)"] == "+" + score_text(expected[0].gain)
+    assert all(MODEL.rule(q).is_scored for q in table["Question"])
+    assert ("score provisoire" in all_text(at)) is provisional
