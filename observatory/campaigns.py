@@ -511,3 +511,46 @@ def plan_follow_up(actions: Sequence[Action], before: ScoreResult | None, after:
         })
     return pd.DataFrame(rows, columns=["Action", "Responsable", "Échéance", "Statut", "Sous-dimension", "Score avant",
                                        "Score après", "Écart", "Évolution"])
+
+
+# --------------------------------------------------------------------------------------------------
+# What the campaign page shows, assembled once
+
+
+@dataclass(frozen=True)
+class CampaignView:
+    campaign: Campaign
+    people: tuple[Respondent, ...]  # members whose answers are submitted
+    identities: dict[str, Identity]  # every member of the CPTS by id
+    n_drafts: int  # members who saved answers without submitting them
+    analysis: CampaignAnalysis
+    proposal: dict[str, Any]  # the consensus proposal computed from the submitted answers
+    consensus_answers: dict[str, Any]  # the saved consensus, else the proposal
+
+    @property
+    def coordinator(self) -> Identity | None:
+        return self.identities.get(self.campaign.coordinator_identity_id)
+
+
+def campaign_view(instrument: Instrument, model: ScoringModel, campaign: Campaign, responses: Sequence[Response],
+                  identities: Sequence[Identity], rules: CampaignRules) -> CampaignView:
+    by_id = {i.identity_id: i for i in identities}
+    submitted = [(by_id[r.identity_id], r.answers) for r in responses if r.status == "submitted" and r.identity_id in by_id]
+    people = respondents(instrument, model, submitted)
+    analysis = analyse_campaign(instrument, model, people, rules)
+    proposal = suggest_consensus(instrument, model, people) if people else {}
+    return CampaignView(campaign, tuple(people), by_id, sum(r.status == "draft" for r in responses), analysis, proposal,
+                        dict(campaign.consensus) if campaign.consensus is not None else dict(proposal))
+
+
+def respondents_table(view: CampaignView, rules: CampaignRules) -> pd.DataFrame:
+    """Who answered (names are the members' own, shown to the CPTS's board; never in regional statistics)."""
+    rows = []
+    for p in view.people:
+        r = p.result
+        rows.append({"Répondant": p.identity.display_name, "Profession": _profession_label(rules, p.identity.profession),
+                     "Rôle dans la CPTS": rules.roles.get(p.identity.cpts_role, p.identity.cpts_role),
+                     "Score global (ses réponses)": "—" if r.overall is None else f"{r.overall:.1f}".replace(".", ","),
+                     "Complétude (%)": f"{r.completeness_pct:.0f}"})
+    return pd.DataFrame(rows, columns=["Répondant", "Profession", "Rôle dans la CPTS", "Score global (ses réponses)",
+                                       "Complétude (%)"])

@@ -16,6 +16,7 @@ from typing import Any
 import streamlit as st
 
 from observatory.instrument import Instrument, Precision, Question, ScoringModel
+from observatory.safe_text import markdown_literal
 from observatory.scoring import OTHER_SUFFIX, applicable_questions, validate_answers
 from observatory.self_assessment import SourceNote, StartingPoint
 
@@ -198,14 +199,16 @@ def render_question(question: Question, model: ScoringModel, initial: Mapping[st
                               value=str(initial.get(qid + OTHER_SUFFIX) or ""), key=widget_key(state, qid + OTHER_SUFFIX))
         if other.strip():
             fragment[qid + OTHER_SUFFIX] = other.strip()
-    if note is not None:
+    if isinstance(note, str):  # a computed caption (e.g. the campaign's distribution): shown as plain text
+        st.caption(markdown_literal(note, max_length=1200))
+    elif note is not None:
         st.caption(("Thèse — " if note.is_answered else "") + note.text)
     for precision in question.precisions:
         value = _precision(question, precision, answer, initial.get(precision.key), widget_key(state, precision.key))
         if value is not None:
             fragment[precision.key] = value
         precision_note = notes.get(precision.key) if notes else None
-        if precision_note is not None:
+        if isinstance(precision_note, SourceNote):
             st.caption(("Thèse — " if precision_note.is_answered else "") + precision_note.text)
     return fragment, problem
 
@@ -231,7 +234,7 @@ def _precision(question: Question, precision: Precision, answer: Any, initial: A
 
 
 def render_questionnaire(instrument: Instrument, model: ScoringModel, state: EditState,
-                         notes: Mapping[str, SourceNote] | None = None, today: date | None = None) -> QuestionnaireInput:
+                         notes: Mapping[str, SourceNote | str] | None = None, today: date | None = None) -> QuestionnaireInput:
     """The 42 questions in one tab per dimension and one expander per sub-dimension; conditional
     questions appear only when they apply (Q2). Each validation problem is shown under its question."""
     collected = QuestionnaireInput({})

@@ -105,3 +105,25 @@ def responses(user_path: str, token: tuple[int, ...], campaign_id: str) -> list:
 @st.cache_data(show_spinner=False, max_entries=64)
 def actions(user_path: str, token: tuple[int, ...], cpts_id: str) -> list:
     return _campaign_store(user_path).actions(cpts_id)
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def campaign_view(user_path: str, token: tuple[int, ...], campaign_id: str, version: str):
+    """Everything a campaign's steps show (responses scored, analysed, consensus proposal), once per write."""
+    from observatory import campaigns as _cp
+
+    store = _campaign_store(user_path)
+    campaign = store.campaign(campaign_id)
+    model, instrument = _model(version)
+    return _cp.campaign_view(instrument, model, campaign, store.responses(campaign_id), store.identities(campaign.cpts_id),
+                             _cp.load_campaign_rules())
+
+
+@st.cache_resource(show_spinner="Préparation des campagnes de démonstration (première ouverture)…")
+def demo_campaigns_loaded(user_path: str, path: str, register_id: str, as_of: str) -> int:
+    """Demo campaigns of a demo register in the user database (number written, 0 if present)."""
+    from observatory.demo_campaigns import ensure_demo_campaigns
+
+    cache.auto_evaluation_demo_loaded(user_path, path, register_id, as_of)
+    return ensure_demo_campaigns(_campaign_store(user_path), cache.auto_evaluation_profiles(path, register_id, as_of),
+                                 pd.Timestamp(as_of).date())

@@ -21,6 +21,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/couverture.py", "Couverture", "couverture", ":material/map:", "Observatoire", "Couverture du territoire par les CPTS"),
     PageSpec("pages/fiche-cpts.py", "Fiche CPTS", "fiche-cpts", ":material/badge:", "Observatoire", "Fiche CPTS"),
     PageSpec("pages/auto-evaluation.py", "Auto-évaluation", "auto-evaluation", ":material/checklist:", "Auto-évaluation", "Auto-évaluation de la CPTS"),
+    PageSpec("pages/campagne.py", "Auto-évaluation collective", "campagne", ":material/groups:", "Auto-évaluation",
+             "Auto-évaluation collective"),
     PageSpec("pages/methode.py", "Méthode", "methode", ":material/rule:", "Auto-évaluation", "Méthode de notation"),
     PageSpec("pages/matrice.py", "Matrice", "matrice", ":material/grid_view:", "Présenter", "Matrice des contraintes d'action"),
 )
