@@ -127,3 +127,46 @@ def demo_campaigns_loaded(user_path: str, path: str, register_id: str, as_of: st
     cache.auto_evaluation_demo_loaded(user_path, path, register_id, as_of)
     return ensure_demo_campaigns(_campaign_store(user_path), cache.auto_evaluation_profiles(path, register_id, as_of),
                                  pd.Timestamp(as_of).date())
+
+
+# --- regional synthesis ----------------------------------------------------------------------------
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def register_assessments(user_path: str, token: tuple[int, ...], cpts_ids: tuple[str, ...]) -> list:
+    """Every submitted assessment of the given CPTS (all campaigns), oldest first."""
+    store = cache._assessment_store(user_path)
+    return [a for c in cpts_ids for a in store.history(c)]
+
+
+@st.cache_data(show_spinner=False, max_entries=32)
+def regional_synthesis(path: str, register_id: str, as_of: str, user_path: str, token: tuple[int, ...], year: int,
+                       region_code: str | None, version: str):
+    from observatory.regional import regional_synthesis as _synthesis
+
+    profiles = cache.auto_evaluation_profiles(path, register_id, as_of)
+    depts = cache.departement_table(path)
+    regions = cache.region_table(path).set_index("region_code")["name"]
+    assessments = register_assessments(user_path, token, tuple(profiles["cpts_id"].astype(str)))
+    model, instrument = _model(version)
+    return _synthesis(profiles, {r.departement_code: (r.name, r.region_code) for r in depts.itertuples()}, assessments, year,
+                      region_code, regions.get(region_code) if region_code else None, model, instrument)
+
+
+@st.cache_data(show_spinner=False, max_entries=16)
+def maturity_map(path: str, register_id: str, as_of: str, user_path: str, token: tuple[int, ...], year: int,
+                 region_code: str | None, version: str):
+    from observatory.maturity_map import maturity_map as _map
+    from ui.map_component import prepare_map
+
+    synthesis = regional_synthesis(path, register_id, as_of, user_path, token, year, region_code, version)
+    model = load_scoring_model(version)
+    profiles = cache.auto_evaluation_profiles(path, register_id, as_of)
+    depts = cache.departement_table(path).set_index("departement_code")["region_code"]
+    scope = profiles[profiles["stage_code"].notna()]
+    if region_code is not None:
+        scope = scope[scope["main_departement_code"].astype(str).map(depts) == region_code]
+    labels = {b.id: b.label for b in model.bands} | {model.undetermined_id: model.undetermined_label}
+    return prepare_map(_map(cache.couverture_departement_outlines(path), cache.couverture_cpts_geometries(path, register_id),
+                            synthesis.cpts_levels, set(scope["cpts_id"].astype(str)), region_code,
+                            f"Niveau déclaré, campagne {year}", labels))

@@ -20,6 +20,8 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/accueil.py", "Accueil", "accueil", ":material/home:", "Observatoire", "Observatoire des CPTS"),
     PageSpec("pages/couverture.py", "Couverture", "couverture", ":material/map:", "Observatoire", "Couverture du territoire par les CPTS"),
     PageSpec("pages/fiche-cpts.py", "Fiche CPTS", "fiche-cpts", ":material/badge:", "Observatoire", "Fiche CPTS"),
+    PageSpec("pages/synthese.py", "Synthèse régionale", "synthese", ":material/insights:", "Observatoire",
+             "Synthèse régionale des auto-évaluations"),
     PageSpec("pages/auto-evaluation.py", "Auto-évaluation", "auto-evaluation", ":material/checklist:", "Auto-évaluation", "Auto-évaluation de la CPTS"),
     PageSpec("pages/campagne.py", "Auto-évaluation collective", "campagne", ":material/groups:", "Auto-évaluation",
              "Auto-évaluation collective"),
