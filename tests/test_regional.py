@@ -84,7 +84,7 @@ def test_maturity_map_colours_assessed_cpts_and_escapes_names():
     html = maturity_map(depts, shapes, levels, {"c00", "c01"}, None, "Niveau déclaré", {"operationnelle": "Opérationnelle"}
                         ).get_root().render()
     assert "<img src=x" not in html and "lt;img src=x" in html  # HTML-escaped (and maybe JSON-escaped)
-    assert "Non évaluée cette année" in html and "#6baed6" in html
+    assert "#f0f0f0" in html and "#6baed6" in html  # not assessed (legend, c01) and « Opérationnelle » (c00)
 
 
 @pytest.fixture()
