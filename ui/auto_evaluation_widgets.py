@@ -234,9 +234,10 @@ def _precision(question: Question, precision: Precision, answer: Any, initial: A
 
 
 def render_questionnaire(instrument: Instrument, model: ScoringModel, state: EditState,
-                         notes: Mapping[str, SourceNote | str] | None = None, today: date | None = None) -> QuestionnaireInput:
-    """The 42 questions in one tab per dimension and one expander per sub-dimension; conditional
-    questions appear only when they apply (Q2). Each validation problem is shown under its question."""
+                         notes: Mapping[str, SourceNote | str] | None = None, today: date | None = None,
+                         expanded: frozenset[str] = frozenset()) -> QuestionnaireInput:
+    """The 42 questions in one tab per dimension and one expander per sub-dimension (the first of each tab,
+    and those in ``expanded``, open); conditional questions appear only when they apply (Q2). Each validation problem is shown under its question."""
     collected = QuestionnaireInput({})
     notes = notes or {}
     tabs = st.tabs([f"{d.label} ({d.question_count} questions)" for d in instrument.dimensions])
@@ -245,7 +246,7 @@ def render_questionnaire(instrument: Instrument, model: ScoringModel, state: Edi
             for n, sid in enumerate(dim.subdimension_ids):
                 sub = instrument.subdimension(sid)
                 count = len(sub.question_ids)
-                with st.expander(f"{sub.label} ({count} question{'s' if count > 1 else ''})", expanded=n == 0):
+                with st.expander(f"{sub.label} ({count} question{'s' if count > 1 else ''})", expanded=n == 0 or sid in expanded):
                     st.caption(sub.description)
                     for qid in sub.question_ids:
                         _question_block(instrument, model, instrument.question(qid), state, notes, collected, today)

@@ -76,7 +76,8 @@ def render_consensus(view: cp.CampaignView, instrument: Instrument, model: Scori
     st.caption(origin + " Sous chaque question : la répartition des réponses (⚠ : avis partagés).")
     state = aw.edit_state(f"cons|{campaign.campaign_id}|{campaign.consensus_revision}",
                           lambda: _starting_point(view.consensus_answers, campaign.consensus_revision))
-    entered = aw.render_questionnaire(instrument, model, state, notes=cp.consensus_captions(instrument, view.analysis))
+    entered = aw.render_questionnaire(instrument, model, state, notes=cp.consensus_captions(instrument, view.analysis),
+                                      expanded=frozenset(view.analysis.split_subdimension_ids))
     aw.remember_entered(state, entered.answers)
     result = score_assessment(instrument, model, entered.scoring_answers, strict=False)
     st.metric("Score global du consensus (en direct)", score_text(result.overall), help=model.overall_rule)

@@ -42,9 +42,10 @@ def free_port() -> int:
 
 
 @contextmanager
-def streamlit_server(env_overrides: dict[str, str], timeout_s: float = 60):
-    """Start ``streamlit run app.py`` on a free port; yields the base URL; always stops the server."""
-    port = free_port()
+def streamlit_server(env_overrides: dict[str, str], timeout_s: float = 60, port: int | None = None):
+    """Start ``streamlit run app.py`` on ``port`` (default: a free port); yields the base URL; always stops
+    the server."""
+    port = port or free_port()
     env = {**os.environ, **env_overrides}
     log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
     process = subprocess.Popen(
