@@ -8,7 +8,7 @@ import io
 import json
 import re
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import duckdb
 import pytest
@@ -17,22 +17,12 @@ from observatory import assessments, config
 from observatory.assessments import AssessmentStore, AssessmentStoreError, ConcurrentEditError, export_csv
 from observatory.instrument import latest_scoring_version, load_instrument, load_scoring_model
 from observatory.scoring import InvalidAnswersError, score_assessment
+from tests.factories import Clock
 
 # The store scores a submission with the latest model of the questionnaire the draft uses.
 MODEL = load_scoring_model(latest_scoring_version())
 INSTRUMENT = load_instrument(MODEL.instrument_version)
 
-
-class Clock:
-    """A deterministic clock: each call returns one minute later."""
-
-    def __init__(self, start=datetime(2026, 3, 1, 10, 0)):
-        self.now = start
-
-    def __call__(self):
-        value = self.now
-        self.now += timedelta(minutes=1)
-        return value
 
 
 @pytest.fixture()

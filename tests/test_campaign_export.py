@@ -4,7 +4,7 @@ formula even from hostile text) and the printable report extended with the conse
 from __future__ import annotations
 
 import io
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pytest
 from openpyxl import load_workbook
@@ -18,20 +18,13 @@ from observatory.model_insight import rescore
 from observatory.report import assessment_report_html
 from observatory.scoring import score_assessment
 from observatory.self_assessment import live_assessment
+from tests.factories import Clock
 
 MODEL = load_scoring_model(latest_scoring_version())
 INSTRUMENT = load_instrument(MODEL.instrument_version)
 RULES = cp.load_campaign_rules()
 HOSTILE = "=HYPERLINK(\"http://evil\",\"clic\")"
 
-
-class Clock:
-    def __init__(self):
-        self.now = datetime(2026, 4, 1, 9, 0)
-
-    def __call__(self):
-        self.now += timedelta(minutes=1)
-        return self.now
 
 
 @pytest.fixture()

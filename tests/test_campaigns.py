@@ -3,7 +3,7 @@ consensus proposal, consensus and plan round-trips through the store, what was p
 
 from __future__ import annotations
 
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 import pytest
 
@@ -12,19 +12,12 @@ from observatory.assessments import AssessmentStore, AssessmentStoreError, Concu
 from observatory.campaign_store import CampaignStore
 from observatory.instrument import latest_scoring_version, load_instrument, load_scoring_model
 from observatory.scoring import InvalidAnswersError, score_assessment
+from tests.factories import Clock
 
 MODEL = load_scoring_model(latest_scoring_version())
 INSTRUMENT = load_instrument(MODEL.instrument_version)
 RULES = cp.load_campaign_rules()
 
-
-class Clock:
-    def __init__(self):
-        self.now = datetime(2026, 3, 2, 9, 0)
-
-    def __call__(self):
-        self.now += timedelta(minutes=1)
-        return self.now
 
 
 @pytest.fixture()

@@ -20,7 +20,7 @@ from observatory.instrument import latest_scoring_version, load_instrument, load
 from observatory.registers.importer import import_register
 from observatory.scoring import score_assessment
 from observatory.self_assessment import case_study_notes, score_text
-from tests.apphelpers import all_text, run_page
+from tests.apphelpers import all_text, fill_questionnaire, run_page
 from ui.auto_evaluation_widgets import NONE_TICKED, widget_key
 
 PAGE = "pages/auto-evaluation.py"
@@ -68,22 +68,7 @@ def wkey(at, cpts_id: str, suffix: str) -> str:
 
 def set_answers(at, cpts_id: str, answers: dict) -> None:
     """Drive each question's widget the way a user would, then rerun once."""
-    for qid, value in answers.items():
-        question = INSTRUMENT.question(qid)
-        key = wkey(at, cpts_id, qid)
-        if question.kind == "single":
-            at.radio(key=key).set_value(value)
-        elif question.kind == "multiple":
-            at.multiselect(key=key).set_value(list(value) if value else [NONE_TICKED])
-        elif question.kind == "date":
-            at.text_input(key=key).input(value)
-        elif question.kind == "number":
-            at.number_input(key=key).set_value(value)
-        else:
-            for role, text in value.items():
-                at.text_input(key=wkey(at, cpts_id, f"{qid}|{role}")).input(text)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    fill_questionnaire(at, lambda suffix: wkey(at, cpts_id, suffix), INSTRUMENT, answers)
 
 
 def button(at, label: str):

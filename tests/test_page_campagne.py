@@ -16,8 +16,8 @@ from observatory.campaigns import load_campaign_rules
 from observatory.instrument import latest_scoring_version, load_instrument, load_scoring_model
 from observatory.scoring import score_assessment
 from observatory.self_assessment import score_text
-from tests.apphelpers import all_text, run_page
-from ui.auto_evaluation_widgets import NONE_TICKED, widget_key
+from tests.apphelpers import all_text, fill_questionnaire, run_page
+from ui.auto_evaluation_widgets import widget_key
 
 PAGE = "pages/campagne.py"
 MODEL = load_scoring_model(latest_scoring_version())
@@ -77,22 +77,7 @@ def answer(at, campaign_id: str, identity_id: str, answers: dict) -> None:
     state = at.session_state["auto_evaluation_edit_states"][f"resp|{campaign_id}|{identity_id}"]
     at.radio(key=widget_key(state, "Q2")).set_value(answers["Q2"])  # Q2 first: it shows Q26-Q27
     at.run()
-    for qid, value in answers.items():
-        if "_" in qid:
-            continue
-        q = INSTRUMENT.question(qid)
-        key = widget_key(state, qid)
-        if q.kind == "single":
-            at.radio(key=key).set_value(value)
-        elif q.kind == "multiple":
-            at.multiselect(key=key).set_value(list(value) if value else [NONE_TICKED])
-        elif q.kind == "date":
-            at.text_input(key=key).input(value)
-        elif q.kind == "per_role_text":
-            for role, text in value.items():
-                at.text_input(key=widget_key(state, f"{qid}|{role}")).input(text)
-    at.run()
-    ok(at)
+    fill_questionnaire(at, lambda suffix: widget_key(state, suffix), INSTRUMENT, answers)
     if "Q12_territory" in answers:
         at.number_input(key=widget_key(state, "Q12_territory")).set_value(answers["Q12_territory"])
         at.run()
