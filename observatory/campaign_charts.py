@@ -61,11 +61,15 @@ def level_distribution_chart(frame: pd.DataFrame, group_column: str, title: str,
     ``level_id`` and ``CPTS`` (count; masked groups are absent)."""
     data = frame.assign(Niveau=frame["level_id"].map(level_labels))
     domain = [level_labels[k] for k in LEVEL_COLOURS if k in level_labels]
+    # Horizontal bars: size-class and stage labels are long, they stay readable on the left.
     chart = alt.Chart(data).mark_bar().encode(
-        x=alt.X(f"{group_column}:N", title=None, axis=alt.Axis(labelAngle=0, labelLimit=160)),
-        y=alt.Y("CPTS:Q", title="CPTS évaluées", axis=alt.Axis(tickMinStep=1, format="d")),
+        y=alt.Y(f"{group_column}:N", title=None, sort=None, axis=alt.Axis(labelLimit=230)),
+        x=alt.X("CPTS:Q", title="CPTS évaluées", axis=alt.Axis(tickMinStep=1, format="d")),
         color=alt.Color("Niveau:N", title="Niveau de maturité", sort=domain,
                         scale=alt.Scale(domain=domain, range=[LEVEL_COLOURS[k] for k in LEVEL_COLOURS if k in level_labels])),
+        order=alt.Order("level_order:Q"),
         tooltip=[f"{group_column}:N", "Niveau:N", alt.Tooltip("CPTS:Q", format="d")],
     )
-    return chart.properties(title=title, height=260).configure(locale=FRENCH_LOCALE).configure_legend(orient="bottom")
+    return (chart.transform_calculate(level_order=f"indexof({domain!r}, datum.Niveau)")
+            .properties(title=title, height=alt.Step(34))
+            .configure(locale=FRENCH_LOCALE).configure_legend(orient="bottom", columns=3, labelLimit=200))

@@ -99,9 +99,10 @@ def regional_synthesis(profiles: pd.DataFrame, departements: Mapping[str, tuple[
     for code, group in scope.groupby("departement_code"):
         n, k = len(group), sum(c in latest for c in group["cpts_id"].astype(str))
         shown = n >= n_min
+        # text columns: a masked value shows « — », never « None » or 0
         rates.append({"Département": f"{code} — {departements.get(code, (code, ''))[0]}", "CPTS du registre": n,
-                      "CPTS ayant répondu": k if shown else None,
-                      "Taux de réponse (%)": round(100 * k / n, 1) if shown else None,
+                      "CPTS ayant répondu": str(k) if shown else "—",
+                      "Taux de réponse (%)": f"{100 * k / n:.1f}".replace(".", ",") if shown else "—",
                       "Remarque": "" if shown else MASKED.format(n=n_min)})
     response_rates = pd.DataFrame(rates, columns=["Département", "CPTS du registre", "CPTS ayant répondu",
                                                    "Taux de réponse (%)", "Remarque"])

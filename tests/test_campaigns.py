@@ -221,3 +221,33 @@ def test_suggested_actions_weakest_then_split_items():
                           datetime(2026, 1, 1), datetime(2026, 1, 1), 1)]
     assert weak[0].subdimension_id not in {d.subdimension_id for d in cp.suggested_actions(INSTRUMENT, result, analysis, RULES, existing)
                                            if d.origin == "faible"}
+
+
+def test_demo_campaigns_are_deterministic_labelled_and_idempotent(tmp_path):
+    import pandas as pd
+
+    from observatory.demo_assessments import load_demo_into_store
+    from observatory.demo_campaigns import ensure_demo_campaigns, generate_demo_campaigns
+
+    register = pd.DataFrame([{"cpts_id": f"d{i}", "name": f"CPTS {i}", "register_id": "demo", "preproject_date": date(2019, 1, 1),
+                              "letter_of_intent_date": date(2019, 9, 1), "health_project_date": date(2020, 6, 1),
+                              "aci_date": date(2021, 1, 1), "population_count": 50_000, "size_class": 2, "commune_count": 4,
+                              "stage_code": "aci"} for i in range(4)])
+    base = AssessmentStore(tmp_path / "e.duckdb", clock=Clock())
+    load_demo_into_store(base, register, date(2024, 3, 31))
+    store = CampaignStore(base)
+    first = generate_demo_campaigns(store, register, date(2024, 3, 31))
+    assert first == generate_demo_campaigns(store, register, date(2024, 3, 31))  # same data twice
+    written = ensure_demo_campaigns(store, register, date(2024, 3, 31))
+    assert written == 4 and ensure_demo_campaigns(store, register, date(2024, 3, 31)) == 0  # 3 open + last year's
+    campaigns = store.all_campaigns()
+    assert all(c.is_demo for c in campaigns) and sum(not c.is_open for c in campaigns) == 1
+    for c in campaigns:
+        assert all(i.display_name.endswith("(démo)") for i in store.identities(c.cpts_id))
+        professions = {store.identity(r.identity_id).profession for r in store.responses(c.campaign_id)}
+        assert len(professions) >= 3  # several professions answer
+    closed = next(c for c in campaigns if not c.is_open)
+    assert base.get(closed.assessment_id).campaign_id == closed.campaign_id and len(store.actions(closed.cpts_id)) == 2
+    # reloading the demo assessments keeps the demo campaigns' consensus assessments
+    load_demo_into_store(base, register, date(2024, 3, 31))
+    assert base.get(closed.assessment_id) is not None

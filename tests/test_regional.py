@@ -50,8 +50,8 @@ def test_synthesis_rates_levels_weakest_and_threshold():
     s = regional_synthesis(profiles(), DEPTS, items, 2026, None, None, MODEL, INSTRUMENT)
     assert (s.n_cpts, s.n_participating, s.n_assessed, s.n_other_version) == (12, 7, 6, 1)
     rates = s.response_rates.set_index("Département")
-    assert rates.at["01 — Ain", "Taux de réponse (%)"] == 100.0  # 7 of 7
-    assert pd.isna(rates.at["02 — Aisne", "Taux de réponse (%)"]) and "masqué" in rates.at["02 — Aisne", "Remarque"]
+    assert (rates.at["01 — Ain", "CPTS ayant répondu"], rates.at["01 — Ain", "Taux de réponse (%)"]) == ("7", "100,0")
+    assert rates.at["02 — Aisne", "Taux de réponse (%)"] == "—" and "masqué" in rates.at["02 — Aisne", "Remarque"]
     sizes = s.levels_by_size
     assert sizes["CPTS"].sum() == 6 and set(sizes["Taille"]) == {"Taille 1 (moins de 40 000 habitants)"}
     assert s.levels_by_stage["CPTS"].sum() == 6

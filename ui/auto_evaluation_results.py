@@ -152,7 +152,7 @@ def render_improvements(model: ScoringModel, answers: dict) -> None:
     st.dataframe(pd.DataFrame([{"Question": o.question_id, "Sous-dimension": o.subdimension_label, "Changement": o.change,
                                 "Gain (points)": "+" + score_text(o.gain), "Score obtenu": score_text(o.new_score)}
                                for o in options]),
-                 hide_index=True, width="stretch", column_config={"Changement": st.column_config.TextColumn(width="large")})
+                 hide_index=True, width="stretch", column_config={"Changement": st.column_config.TextColumn(width="medium")})
     st.caption(f"Chaque ligne change une seule réponse, les autres restant telles quelles, et recalcule le {basis} avec le "
                f"modèle v{model.version} ; la meilleure modification par question, la plus forte d'abord. Une question de "
                "contexte ne figure jamais ici : elle ne compte pas dans les scores. Ce n'est pas un objectif à atteindre : "

@@ -27,8 +27,7 @@ def render_rates(s: RegionalSynthesis) -> None:
     if s.response_rates.empty:
         st.info("Aucune CPTS lancée dans ce périmètre à la date du registre.")
         return
-    st.dataframe(s.response_rates, hide_index=True, width="stretch",
-                 column_config={"Taux de réponse (%)": st.column_config.NumberColumn(format="%.1f")})
+    st.dataframe(s.response_rates, hide_index=True, width="stretch")
 
 
 def render_levels(s: RegionalSynthesis, model: ScoringModel) -> None:
