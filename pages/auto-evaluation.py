@@ -230,6 +230,8 @@ def submit() -> None:
 
 
 with actions:
+    st.caption("Évaluation à un seul répondant. Pour recueillir l'avis de plusieurs membres de la CPTS et établir un "
+               "consensus, ouvrez une campagne (page « Auto-évaluation collective »).")
     st.text_input("Votre nom ou fonction (facultatif, affiché dans l'historique)", key=AUTHOR_KEY, max_chars=80)
     b1, b2, _ = st.columns([1, 1, 2])
     if b1.button("Enregistrer le brouillon", icon=":material/save:", type="secondary"):

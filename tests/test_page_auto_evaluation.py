@@ -444,3 +444,4 @@ def test_what_would_make_the_cpts_progress(app_env):
     assert table.iloc[0]["Gain (points)"] == "+" + score_text(expected[0].gain)
     assert all(MODEL.rule(q).is_scored for q in table["Question"])
     assert ("score provisoire" in all_text(at)) is provisional
+    assert "Évaluation à un seul répondant" in all_text(at)  # a single respondent is said to be one

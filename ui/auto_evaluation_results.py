@@ -167,6 +167,7 @@ def history_frame(history: Sequence[Assessment]) -> pd.DataFrame:
             "Soumise le": f"{a.submitted_at:%d/%m/%Y %H:%M}", "Score global": score_text(r.overall),
             "Niveau": r.maturity_label, "Complétude (%)": score_text(r.completeness_pct, 0),
             "Questionnaire": f"v{a.instrument_version}", "Notation": f"v{a.scoring_version}", "Auteur": a.author or "",
+            "Origine": "consensus d'une campagne" if a.campaign_id else "un seul répondant",
             "Données": "démonstration" if a.is_demo else "réelles",
         })
     return pd.DataFrame(rows)
