@@ -145,7 +145,7 @@ class CampaignStore:
     def campaigns(self, cpts_id: str) -> list[Campaign]:
         """Campaigns of a CPTS, the most recent first."""
         return [_campaign(r) for r in self.base._read(
-            _select("campaigns", _CAMPAIGN_COLUMNS) + " WHERE cpts_id = ? ORDER BY opened_at DESC, campaign_id DESC", [cpts_id])]
+            _select("campaigns", _CAMPAIGN_COLUMNS) + " WHERE cpts_id = ? ORDER BY opened_at DESC, rowid DESC", [cpts_id])]
 
     def campaign(self, campaign_id: str) -> Campaign | None:
         rows = self.base._read(_select("campaigns", _CAMPAIGN_COLUMNS) + " WHERE campaign_id = ?", [campaign_id])
@@ -154,7 +154,7 @@ class CampaignStore:
     def all_campaigns(self, include_demo: bool = True) -> list[Campaign]:
         where = "" if include_demo else " WHERE NOT is_demo"
         return [_campaign(r) for r in self.base._read(_select("campaigns", _CAMPAIGN_COLUMNS) + where
-                                                      + " ORDER BY opened_at, campaign_id")]
+                                                      + " ORDER BY opened_at, rowid")]
 
     # -- responses ----------------------------------------------------------------------------------
 
@@ -198,7 +198,7 @@ class CampaignStore:
     def responses(self, campaign_id: str, submitted_only: bool = False) -> list[Response]:
         where = " AND status = 'submitted'" if submitted_only else ""
         return [_response(r) for r in self.base._read(
-            _select("campaign_responses", _RESPONSE_COLUMNS) + f" WHERE campaign_id = ?{where} ORDER BY submitted_at, response_id",
+            _select("campaign_responses", _RESPONSE_COLUMNS) + f" WHERE campaign_id = ?{where} ORDER BY submitted_at, rowid",
             [campaign_id])]
 
     def response(self, campaign_id: str, identity_id: str) -> Response | None:
@@ -326,7 +326,7 @@ class CampaignStore:
         if campaign_id is not None:
             where, params = where + " AND campaign_id = ?", [cpts_id, campaign_id]
         return [_action(r) for r in self.base._read(_select("improvement_actions", _ACTION_COLUMNS) + where
-                                                    + " ORDER BY created_at, action_id", params)]
+                                                    + " ORDER BY created_at, rowid", params)]
 
     # -- demo ---------------------------------------------------------------------------------------
 
