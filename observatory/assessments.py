@@ -55,7 +55,9 @@ from observatory.safe_text import MAX_NAME_LENGTH, clean_name
 from observatory.scoring import ScoreResult, answer_text, score_assessment
 from observatory.storage_errors import OTHER_VERSION, READ_ONLY, StorageProblem, diagnose
 
-SCHEMA_VERSION = "1"
+# v1: assessments and custom CPTS. v2 (campaigns): identities, campaigns, campaign responses, improvement
+# actions, and assessments.campaign_id; a v1 file is migrated in place when the store opens it.
+SCHEMA_VERSION = "2"
 DRAFT_PREFIX = "draft:"
 CUSTOM_CPTS_PREFIX = "custom:"
 
@@ -101,9 +103,80 @@ _SCHEMA_SQL = (
     )""",
 )
 
+# Added by schema v2 (observatory/campaign_store.py reads and writes them). People are identities (name,
+# profession, role in the CPTS) with an empty account_id, so that accounts can be attached later.
+_CAMPAIGN_SCHEMA_SQL = (
+    """CREATE TABLE IF NOT EXISTS identities (
+        identity_id VARCHAR PRIMARY KEY,
+        cpts_id VARCHAR NOT NULL,
+        display_name VARCHAR NOT NULL,
+        profession VARCHAR NOT NULL,
+        cpts_role VARCHAR NOT NULL,
+        account_id VARCHAR,
+        created_at TIMESTAMP NOT NULL,
+        is_demo BOOLEAN NOT NULL DEFAULT FALSE
+    )""",
+    """CREATE TABLE IF NOT EXISTS campaigns (
+        campaign_id VARCHAR PRIMARY KEY,
+        cpts_id VARCHAR NOT NULL,
+        cpts_name VARCHAR,
+        register_id VARCHAR,
+        title VARCHAR NOT NULL,
+        status VARCHAR NOT NULL CHECK (status IN ('open', 'closed')),
+        instrument_version VARCHAR NOT NULL,
+        coordinator_identity_id VARCHAR NOT NULL,
+        opened_at TIMESTAMP NOT NULL,
+        closed_at TIMESTAMP,
+        consensus_json VARCHAR,
+        consensus_revision INTEGER NOT NULL DEFAULT 0,
+        assessment_id VARCHAR,
+        updated_at TIMESTAMP NOT NULL,
+        is_demo BOOLEAN NOT NULL DEFAULT FALSE
+    )""",
+    """CREATE TABLE IF NOT EXISTS campaign_responses (
+        response_id VARCHAR PRIMARY KEY,
+        campaign_id VARCHAR NOT NULL,
+        identity_id VARCHAR NOT NULL,
+        answers_json VARCHAR NOT NULL,
+        status VARCHAR NOT NULL CHECK (status IN ('draft', 'submitted')),
+        revision INTEGER NOT NULL,
+        updated_at TIMESTAMP NOT NULL,
+        submitted_at TIMESTAMP
+    )""",
+    """CREATE TABLE IF NOT EXISTS improvement_actions (
+        action_id VARCHAR PRIMARY KEY,
+        cpts_id VARCHAR NOT NULL,
+        campaign_id VARCHAR,
+        subdimension_id VARCHAR NOT NULL,
+        question_id VARCHAR,
+        origin VARCHAR NOT NULL,
+        title VARCHAR NOT NULL,
+        owner VARCHAR NOT NULL,
+        due_date DATE,
+        means VARCHAR,
+        status VARCHAR NOT NULL,
+        created_at TIMESTAMP NOT NULL,
+        updated_at TIMESTAMP NOT NULL,
+        revision INTEGER NOT NULL,
+        is_demo BOOLEAN NOT NULL DEFAULT FALSE
+    )""",
+)
+
+
+def _migrate_v1_to_v2(con: duckdb.DuckDBPyConnection) -> None:
+    """Schema v1 -> v2: the campaign tables, and the campaign an assessment came from (NULL for the
+    assessments submitted alone, which v1 assessments all are)."""
+    con.execute("ALTER TABLE assessments ADD COLUMN campaign_id VARCHAR")
+    for statement in _CAMPAIGN_SCHEMA_SQL:
+        con.execute(statement)
+
+
+# from_version -> (to_version, step); each step runs in the store's opening transaction.
+_MIGRATIONS = {"1": ("2", _migrate_v1_to_v2)}
+
 _COLUMNS = ("assessment_id", "cpts_id", "cpts_name", "register_id", "status", "instrument_version", "scoring_version",
             "answers_json", "scores_json", "overall_score", "maturity_level_id", "created_at", "updated_at", "submitted_at",
-            "revision", "author", "is_demo")
+            "revision", "author", "is_demo", "campaign_id")
 _SELECT = "SELECT " + ", ".join(_COLUMNS) + " FROM assessments"
 
 
@@ -174,6 +247,7 @@ class Assessment:
     revision: int
     author: str | None
     is_demo: bool
+    campaign_id: str | None = None  # the campaign whose consensus it is (None: submitted by one respondent)
 
     @property
     def score_result(self) -> ScoreResult:
@@ -233,6 +307,7 @@ def _assessment_from_row(row: Mapping[str, Any]) -> Assessment:
         answers=json.loads(row["answers_json"]), scores=json.loads(row["scores_json"]), overall_score=row["overall_score"],
         maturity_level_id=row["maturity_level_id"], created_at=row["created_at"], updated_at=row["updated_at"],
         submitted_at=row["submitted_at"], revision=int(row["revision"]), author=row["author"], is_demo=bool(row["is_demo"]),
+        campaign_id=row.get("campaign_id"),
     )
 
 
@@ -341,17 +416,29 @@ class AssessmentStore:
 
     @staticmethod
     def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
-        for statement in _SCHEMA_SQL:
-            con.execute(statement)
-        found = con.execute("SELECT value FROM schema_info WHERE key = 'schema_version'").fetchall()
+        """Create a new file at the current schema, or migrate an older one step by step (same transaction:
+        a failed migration leaves the file as it was)."""
+        has_info = con.execute(
+            "SELECT count(*) FROM information_schema.tables WHERE table_name = 'schema_info'").fetchall()[0][0]
+        found = con.execute("SELECT value FROM schema_info WHERE key = 'schema_version'").fetchall() if has_info else []
         if not found:
+            for statement in (*_SCHEMA_SQL, *_CAMPAIGN_SCHEMA_SQL):
+                con.execute(statement)
+            con.execute("ALTER TABLE assessments ADD COLUMN IF NOT EXISTS campaign_id VARCHAR")
             con.execute("INSERT INTO schema_info VALUES ('schema_version', ?)", [SCHEMA_VERSION])
-        elif found[0][0] != SCHEMA_VERSION:
-            raise StoreUnavailableError(StorageProblem(
-                OTHER_VERSION,
-                f"{STORE_LABEL} est au schéma v{found[0][0]}, cette version de l'application attend v{SCHEMA_VERSION} : "
-                "l'administrateur doit la migrer (ou revenir à la version de l'application qui l'a écrite).",
-            ))
+            return
+        version = found[0][0]
+        while version != SCHEMA_VERSION:
+            if version not in _MIGRATIONS:
+                raise StoreUnavailableError(StorageProblem(
+                    OTHER_VERSION,
+                    f"{STORE_LABEL} est au schéma v{version}, cette version de l'application attend v{SCHEMA_VERSION} "
+                    "et ne sait pas la convertir : l'administrateur doit utiliser une version plus récente de "
+                    "l'Observatoire (ou celle qui l'a écrite).",
+                ))
+            version, step = _MIGRATIONS[version][0], _MIGRATIONS[version][1]
+            step(con)
+            con.execute("UPDATE schema_info SET value = ? WHERE key = 'schema_version'", [version])
 
     @staticmethod
     def _draft_row(con: duckdb.DuckDBPyConnection, cpts_id: str) -> dict[str, Any] | None:
@@ -403,7 +490,7 @@ class AssessmentStore:
                     "instrument_version": instrument_version or latest_instrument_version(),
                     "scoring_version": None, "answers_json": answers_json, "scores_json": None, "overall_score": None,
                     "maturity_level_id": None, "created_at": now, "updated_at": now, "submitted_at": None,
-                    "revision": 1, "author": author, "is_demo": is_demo,
+                    "revision": 1, "author": author, "is_demo": is_demo, "campaign_id": None,
                 }
                 _insert_assessment_row(con, record)
                 return _draft_from_row(record)
@@ -452,7 +539,7 @@ class AssessmentStore:
         """Start the next cycle: a new draft pre-filled with the latest submission's answers.
 
         Returns the existing draft if there is one, ``None`` if the CPTS has no submission. Answers are
-        copied only when the latest instrument version is the one they were given for.
+        copied when the latest questionnaire accepts them (same version, or v1 answers in v2).
         """
 
         def operation(con: duckdb.DuckDBPyConnection) -> Draft | None:
@@ -464,11 +551,14 @@ class AssessmentStore:
                 return None
             now = self._clock()
             version = latest_instrument_version()
+            # v1 answers are valid v2 answers (v2 only adds precisions): the next cycle starts from them.
+            compatible = load_instrument(version).accepts_answers_of(latest["instrument_version"])
             record = {
                 **latest, "assessment_id": DRAFT_PREFIX + cpts_id, "status": "draft", "instrument_version": version,
-                "answers_json": latest["answers_json"] if version == latest["instrument_version"] else "{}",
+                "answers_json": latest["answers_json"] if compatible else "{}",
                 "scoring_version": None, "scores_json": None, "overall_score": None, "maturity_level_id": None,
                 "created_at": now, "updated_at": now, "submitted_at": None, "revision": 1, "author": author,
+                "campaign_id": None,
             }
             _insert_assessment_row(con, record)
             return _draft_from_row(record)
@@ -499,8 +589,15 @@ class AssessmentStore:
                     f"(révision {expected_revision}) : relisez-le avant de le soumettre.",
                     current["revision"], current["author"], current["updated_at"],
                 )
-            inst = instrument or load_instrument(current["instrument_version"])
             mdl = model or load_scoring_model(latest_scoring_version())
+            inst = instrument or load_instrument(current["instrument_version"])
+            if instrument is None and inst.version != mdl.instrument_version:
+                # A draft started on an older questionnaire whose answers the model's questionnaire accepts
+                # (v1 -> v2) is submitted on the newer one; anything else is refused below.
+                newer = load_instrument(mdl.instrument_version)
+                if newer.accepts_answers_of(inst.version):
+                    inst = newer
+                    current = {**current, "instrument_version": newer.version}
             if inst.version != current["instrument_version"] or mdl.instrument_version != inst.version:
                 raise AssessmentStoreError(
                     f"Le brouillon utilise le questionnaire v{current['instrument_version']} ; "
@@ -548,7 +645,8 @@ class AssessmentStore:
             raise AssessmentStoreError("Seules des évaluations de démonstration (is_demo) peuvent être remplacées ainsi.")
 
         def operation(con: duckdb.DuckDBPyConnection) -> int:
-            con.execute("DELETE FROM assessments WHERE is_demo AND status = 'submitted'")
+            # consensus assessments of demo campaigns belong to them (CampaignStore.replace_demo_campaigns)
+            con.execute("DELETE FROM assessments WHERE is_demo AND status = 'submitted' AND campaign_id IS NULL")
             for row in rows:
                 _insert_assessment_row(con, row)
             return len(rows)
@@ -574,12 +672,13 @@ class AssessmentStore:
             "scores_json": json.dumps(scores, ensure_ascii=False), "overall_score": scores.get("overall"),
             "maturity_level_id": scores.get("maturity_level_id"), "created_at": r.get("created_at") or submitted_at,
             "updated_at": submitted_at, "submitted_at": submitted_at, "revision": int(r.get("revision") or 1),
-            "author": r.get("author"), "is_demo": bool(r.get("is_demo", False)),
+            "author": r.get("author"), "is_demo": bool(r.get("is_demo", False)), "campaign_id": r.get("campaign_id"),
         }
 
     def demo_assessment_ids(self) -> set[str]:
         """Ids of the submitted demo (``is_demo``) assessments, so demo loading can be idempotent."""
-        return {r["assessment_id"] for r in self._read("SELECT assessment_id FROM assessments WHERE is_demo AND status = 'submitted'")}
+        return {r["assessment_id"] for r in self._read(
+            "SELECT assessment_id FROM assessments WHERE is_demo AND status = 'submitted' AND campaign_id IS NULL")}
 
     # -- reading submissions --------------------------------------------------------------------------
 

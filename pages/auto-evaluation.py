@@ -51,7 +51,7 @@ if CASE_TOGGLE_KEY not in st.session_state:
     st.session_state[CASE_TOGGLE_KEY] = requested in case_ids
 use_cases = st.toggle("Études de cas de la thèse (CPTS A à E)", key=CASE_TOGGLE_KEY,
                       help="Les cinq CPTS d'Île-de-France étudiées par la thèse, pré-remplies avec ce que publient ses "
-                           "tableaux 4, 6 et 7 (source citée sous chaque réponse).")
+                           "tableaux 3 à 7 et la monographie de la CPTS A (annexe 1) ; source citée sous chaque réponse.")
 if use_cases:
     register_id, register_name = case_register["register_id"], case_register["name"]
     as_of = case_register["as_of_date"]
@@ -168,6 +168,8 @@ else:
     results.render_comparison(result, baseline, instrument, model)
 st.subheader("Les trois sous-dimensions les plus faibles")
 results.render_weakest(result, instrument)
+st.subheader("Ce qui ferait progresser votre CPTS")
+results.render_improvements(model, entered.scoring_answers)
 st.subheader("Historique des évaluations soumises")
 if history:
     st.dataframe(results.history_frame(history), hide_index=True, width="stretch")
@@ -246,6 +248,8 @@ def submit() -> None:
 
 
 with actions:
+    st.caption("Évaluation à un seul répondant. Pour recueillir l'avis de plusieurs membres de la CPTS et établir un "
+               "consensus, ouvrez une campagne (page « Auto-évaluation collective »).")
     st.text_input("Votre nom ou fonction (facultatif, affiché dans l'historique)", key=AUTHOR_KEY, max_chars=80)
     if author_problem is not None:
         st.warning(f"Nom ou fonction ignoré : {author_problem.message}.")

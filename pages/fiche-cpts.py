@@ -63,6 +63,7 @@ else:
         fw.render_assessment_unavailable()
     else:
         fw.render_assessment(chosen, view)
+        errors.user_data(lambda: fw.render_rescoring(chosen, user_path, token), None)
 
 missions = pf.missions_of(cache.profile_missions(path, chosen.register_id), chosen.cpts_id)
 fw.render_funding(

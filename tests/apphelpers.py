@@ -48,3 +48,29 @@ def all_text(at: AppTest) -> str:
 def displayed(markdown: str) -> str:
     """Alias of :func:`rendered` (Markdown source as displayed)."""
     return rendered(markdown)
+
+
+def fill_questionnaire(at: AppTest, key_of, instrument, answers: dict) -> None:
+    """Drive each question's widget of the self-assessment questionnaire the way a user would, then rerun
+    once. ``key_of(suffix)`` gives a widget's key (``ui.auto_evaluation_widgets.widget_key``); precisions
+    (``Qn_xxx`` keys) are left to the caller, since their widgets appear only once the question is answered."""
+    from ui.auto_evaluation_widgets import NONE_TICKED
+
+    for qid, value in answers.items():
+        if "_" in qid:
+            continue
+        question = instrument.question(qid)
+        key = key_of(qid)
+        if question.kind == "single":
+            at.radio(key=key).set_value(value)
+        elif question.kind == "multiple":
+            at.multiselect(key=key).set_value(list(value) if value else [NONE_TICKED])
+        elif question.kind == "date":
+            at.text_input(key=key).input(value)
+        elif question.kind == "number":
+            at.number_input(key=key).set_value(value)
+        else:
+            for role, text in value.items():
+                at.text_input(key=key_of(f"{qid}|{role}")).input(text)
+    at.run()
+    assert not at.exception, [e.value for e in at.exception]

@@ -5,32 +5,24 @@ from __future__ import annotations
 import csv
 import inspect
 import io
+import json
 import re
 import threading
-from datetime import datetime, timedelta
+from datetime import datetime
 
 import duckdb
 import pytest
 
 from observatory import assessments, config
 from observatory.assessments import AssessmentStore, AssessmentStoreError, ConcurrentEditError, export_csv
-from observatory.instrument import load_instrument, load_scoring_model
+from observatory.instrument import latest_scoring_version, load_instrument, load_scoring_model
 from observatory.scoring import InvalidAnswersError, score_assessment
+from tests.factories import Clock
 
-INSTRUMENT = load_instrument("1")
-MODEL = load_scoring_model("1")
+# The store scores a submission with the latest model of the questionnaire the draft uses.
+MODEL = load_scoring_model(latest_scoring_version())
+INSTRUMENT = load_instrument(MODEL.instrument_version)
 
-
-class Clock:
-    """A deterministic clock: each call returns one minute later."""
-
-    def __init__(self, start=datetime(2026, 3, 1, 10, 0)):
-        self.now = start
-
-    def __call__(self):
-        value = self.now
-        self.now += timedelta(minutes=1)
-        return value
 
 
 @pytest.fixture()
@@ -55,9 +47,86 @@ def test_own_file_with_schema_version(tmp_path):
     assert path.exists()
     assert {"assessments", "custom_cpts", "schema_info"} <= _tables(path)
     con = duckdb.connect(str(path), read_only=True)
-    assert con.execute("SELECT value FROM schema_info WHERE key = 'schema_version'").fetchall() == [("1",)]
+    assert con.execute("SELECT value FROM schema_info WHERE key = 'schema_version'").fetchall() == [(assessments.SCHEMA_VERSION,)]
     con.close()
     AssessmentStore(path)  # reopening an existing store is fine
+
+
+# The schema v1 exactly as main shipped it (observatory/assessments.py before campaigns), to test the migration.
+_SCHEMA_V1 = (
+    "CREATE TABLE schema_info (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)",
+    """CREATE TABLE assessments (assessment_id VARCHAR PRIMARY KEY, cpts_id VARCHAR NOT NULL, cpts_name VARCHAR,
+        register_id VARCHAR, status VARCHAR NOT NULL CHECK (status IN ('draft', 'submitted')),
+        instrument_version VARCHAR NOT NULL, scoring_version VARCHAR, answers_json VARCHAR NOT NULL, scores_json VARCHAR,
+        overall_score DOUBLE, maturity_level_id VARCHAR, created_at TIMESTAMP NOT NULL, updated_at TIMESTAMP NOT NULL,
+        submitted_at TIMESTAMP, revision INTEGER NOT NULL, author VARCHAR, is_demo BOOLEAN NOT NULL DEFAULT FALSE)""",
+    """CREATE TABLE custom_cpts (cpts_id VARCHAR PRIMARY KEY, name VARCHAR NOT NULL, departement_code VARCHAR,
+        ars_stage_code VARCHAR, population_count BIGINT, created_at TIMESTAMP NOT NULL, author VARCHAR, notes VARCHAR)""",
+    "INSERT INTO schema_info VALUES ('schema_version', '1')",
+)
+
+
+def test_a_v1_file_is_migrated_and_keeps_its_v1_assessments(tmp_path):
+    from observatory.demo_assessments import load_case_study_answers
+    from observatory.scoring import answers_for
+
+    path = tmp_path / "v1.duckdb"
+    v1_model, v1_instrument = load_scoring_model("1"), load_instrument("1")
+    answers = answers_for(v1_instrument, load_case_study_answers()["A"])
+    frozen = score_assessment(v1_instrument, v1_model, answers, strict=False)
+    con = duckdb.connect(str(path))
+    for statement in _SCHEMA_V1:
+        con.execute(statement)
+    now = datetime(2025, 5, 1, 9, 0)
+    con.execute("INSERT INTO assessments VALUES (?, 'c1', 'CPTS v1', NULL, 'submitted', '1', '1', ?, ?, ?, ?, ?, ?, ?, 1, 'Alice', FALSE)",
+                ["eval-old", json.dumps(answers), json.dumps(frozen.to_dict()), frozen.overall, frozen.maturity_level_id, now, now, now])
+    con.execute("INSERT INTO assessments VALUES ('draft:c2', 'c2', NULL, NULL, 'draft', '1', NULL, ?, NULL, NULL, NULL, ?, ?, NULL, 3, NULL, FALSE)",
+                [json.dumps({"Q2": "q2_ingenierie", "Q14": "q14_prevu"}), now, now])
+    con.close()
+
+    store = AssessmentStore(path, clock=Clock())
+    con = duckdb.connect(str(path), read_only=True)
+    assert con.execute("SELECT value FROM schema_info").fetchall() == [(assessments.SCHEMA_VERSION,)]
+    assert {"identities", "campaigns", "campaign_responses", "improvement_actions"} <= _tables(path)
+    con.close()
+    old = store.get("eval-old")
+    assert old.scoring_version == "1" and old.campaign_id is None and old.score_result == frozen  # v1 scores untouched
+    # The v1 draft is submitted on questionnaire v2 and scored with the latest model; v1 stays in the history.
+    submitted = store.submit("c2", 3)
+    assert (submitted.instrument_version, submitted.scoring_version) == (INSTRUMENT.version, MODEL.version)
+    assert [a.scoring_version for a in store.history("c1")] == ["1"]
+    # The next cycle after a v1 submission starts from its answers (valid v2 answers).
+    assert store.start_draft_from_latest("c1").answers == answers
+
+
+def test_a_failed_migration_leaves_the_v1_file_as_it_was(tmp_path, monkeypatch):
+    path = tmp_path / "v1.duckdb"
+    con = duckdb.connect(str(path))
+    for statement in _SCHEMA_V1:
+        con.execute(statement)
+    con.close()
+
+    def broken(con):
+        con.execute("ALTER TABLE assessments ADD COLUMN campaign_id VARCHAR")
+        raise duckdb.TransactionException("disque plein (simulé)")
+
+    monkeypatch.setitem(assessments._MIGRATIONS, "1", ("2", broken))
+    with pytest.raises(AssessmentStoreError):
+        AssessmentStore(path)
+    con = duckdb.connect(str(path), read_only=True)
+    assert con.execute("SELECT value FROM schema_info").fetchall() == [("1",)]
+    assert "campaign_id" not in {r[0] for r in con.execute("DESCRIBE assessments").fetchall()}
+    con.close()
+
+
+def test_a_newer_unknown_schema_is_refused_in_french(tmp_path):
+    path = tmp_path / "v9.duckdb"
+    con = duckdb.connect(str(path))
+    con.execute("CREATE TABLE schema_info (key VARCHAR PRIMARY KEY, value VARCHAR NOT NULL)")
+    con.execute("INSERT INTO schema_info VALUES ('schema_version', '9')")
+    con.close()
+    with pytest.raises(AssessmentStoreError, match="schéma v9"):
+        AssessmentStore(path)
 
 
 def test_default_path_is_the_user_database_not_the_analytical_one(tmp_path, monkeypatch):
@@ -83,7 +152,7 @@ def test_refuses_a_store_with_another_schema_version(tmp_path):
 def test_save_and_resume_a_draft(store):
     assert store.load_draft("c1") is None
     d1 = store.save_draft("c1", {"Q2": "q2_ingenierie"}, None, author="Alice", cpts_name="CPTS du Val", register_id="demo")
-    assert (d1.revision, d1.author, d1.cpts_name, d1.instrument_version) == (1, "Alice", "CPTS du Val", "1")
+    assert (d1.revision, d1.author, d1.cpts_name, d1.instrument_version) == (1, "Alice", "CPTS du Val", INSTRUMENT.version)
     d2 = store.save_draft("c1", ANSWERS, d1.revision, author="Alice")
     assert d2.revision == 2 and d2.cpts_name == "CPTS du Val"
     resumed = store.load_draft("c1")
@@ -147,7 +216,7 @@ def test_submit_freezes_scores_and_versions_and_clears_the_draft(store):
     d = store.save_draft("c1", ANSWERS, None, author="Alice", cpts_name="CPTS du Val", register_id="demo")
     a = store.submit("c1", d.revision, author="Claire")
     expected = score_assessment(INSTRUMENT, MODEL, ANSWERS, today=a.submitted_at.date())
-    assert a.status == "submitted" and a.instrument_version == "1" and a.scoring_version == "1"
+    assert a.status == "submitted" and a.instrument_version == INSTRUMENT.version and a.scoring_version == MODEL.version
     assert a.score_result == expected
     assert a.overall_score == expected.overall and a.maturity_level_id == expected.maturity_level_id
     assert a.author == "Claire" and a.revision == d.revision and a.cpts_name == "CPTS du Val"
@@ -233,7 +302,7 @@ def test_a_failure_between_two_statements_rolls_everything_back(store, monkeypat
 def test_replacing_demo_data_is_all_or_nothing(store, monkeypatch):
     def demo(i):
         result = score_assessment(INSTRUMENT, MODEL, ANSWERS, today=datetime(2026, 1, 1).date())
-        return {"assessment_id": f"demo-{i}", "cpts_id": f"d{i}", "instrument_version": "1", "scoring_version": "1",
+        return {"assessment_id": f"demo-{i}", "cpts_id": f"d{i}", "instrument_version": INSTRUMENT.version, "scoring_version": MODEL.version,
                 "answers": ANSWERS, "scores": result.to_dict(), "submitted_at": datetime(2026, 1, 1), "is_demo": True}
 
     assert store.replace_demo_assessments([demo(1), demo(2)]) == 2
@@ -292,7 +361,7 @@ def test_export_csv_for_excel(store):
     assert by_id["Q1"][6] == ""  # descriptive
     assert [r[1] for r in rows if r[0] == "Dimension"] == ["structure", "processus", "resultats"]
     overall = [r for r in rows if r[0] == "Global"][0]
-    assert overall[6] == f"{a.overall_score:.1f}".replace(".", ",")
+    assert overall[6] == ("" if a.overall_score is None else f"{a.overall_score:.1f}".replace(".", ","))
     assert ["Évaluation", "", "", "", "CPTS", "CPTS du Val", ""] in rows
 
 

@@ -20,7 +20,7 @@ from observatory.instrument import latest_scoring_version, load_instrument, load
 from observatory.registers.importer import import_register
 from observatory.scoring import score_assessment
 from observatory.self_assessment import case_study_notes, score_text
-from tests.apphelpers import all_text, rendered, run_page
+from tests.apphelpers import all_text, fill_questionnaire, rendered, run_page
 from ui.auto_evaluation_widgets import NONE_TICKED, widget_key
 
 PAGE = "pages/auto-evaluation.py"
@@ -41,6 +41,7 @@ ANSWERS = {
     "Q22": "q22_oui",
     "Q33": "q33_oui",
     "Q34": "q34_non",
+    "Q40": ["q40_formation"],
     "Q41": "q41_satisfaits",
 }
 
@@ -67,22 +68,7 @@ def wkey(at, cpts_id: str, suffix: str) -> str:
 
 def set_answers(at, cpts_id: str, answers: dict) -> None:
     """Drive each question's widget the way a user would, then rerun once."""
-    for qid, value in answers.items():
-        question = INSTRUMENT.question(qid)
-        key = wkey(at, cpts_id, qid)
-        if question.kind == "single":
-            at.radio(key=key).set_value(value)
-        elif question.kind == "multiple":
-            at.multiselect(key=key).set_value(list(value) if value else [NONE_TICKED])
-        elif question.kind == "date":
-            at.text_input(key=key).input(value)
-        elif question.kind == "number":
-            at.number_input(key=key).set_value(value)
-        else:
-            for role, text in value.items():
-                at.text_input(key=wkey(at, cpts_id, f"{qid}|{role}")).input(text)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    fill_questionnaire(at, lambda suffix: wkey(at, cpts_id, suffix), INSTRUMENT, answers)
 
 
 def button(at, label: str):
@@ -339,12 +325,13 @@ def test_case_studies_are_prefilled_with_their_thesis_sources(app_env):
     at = run_page(PAGE, {"cpts": "these-A"})  # the deep link switches the case-study toggle on
     assert at.toggle[0].value is True
     answers = load_case_study_answers()["A"]
-    assert "tableaux 4, 6 et 7 de la thèse" in all_text(at)
+    assert "tableaux 3 à 7, monographie de la CPTS A" in all_text(at)
     assert at.radio(key=wkey(at, "these-A", "Q2")).value == answers["Q2"]
     notes = case_study_notes()["A"]
     captions = [c.value for c in at.caption]
     assert any(notes["Q12"].source in c for c in captions)
-    assert any(c.startswith("Non pré-remplie") and notes["Q15"].source in c for c in captions)
+    assert any(c.startswith("Non pré-remplie") and notes["Q18"].source in c for c in captions)
+    assert any(notes["Q12_territory"].source in c for c in captions)  # a v2 precision's source, under it
     assert_scores_displayed(at, "CPTS A (étude de cas de la thèse)", answers)
 
 
@@ -442,3 +429,19 @@ def test_other_precision_help_texts_and_unsaved_answers_kept_across_cpts(app_env
     click(at, "Enregistrer le brouillon")
     assert store().load_draft(cpts_id).answers == {"Q10": ["q10_autre"], "Q10_other": "Plateforme territoriale d'appui"}
     assert "Modifications non enregistrées" not in all_text(at)
+
+
+def test_what_would_make_the_cpts_progress(app_env):
+    """The sensitivity table lists real single changes, computed by the model, the largest gain first."""
+    from observatory.model_insight import improvement_options
+
+    at = run_page(PAGE)
+    cpts_id = add_custom_cpts(at, "CPTS Sensible")
+    set_answers(at, cpts_id, ANSWERS)
+    table = next(df.value for df in at.dataframe if "Changement" in df.value.columns)
+    expected, provisional = improvement_options(INSTRUMENT, MODEL, ANSWERS)
+    assert list(table["Question"]) == [o.question_id for o in expected]
+    assert table.iloc[0]["Gain (points)"] == "+" + score_text(expected[0].gain)
+    assert all(MODEL.rule(q).is_scored for q in table["Question"])
+    assert ("score provisoire" in all_text(at)) is provisional
+    assert "Évaluation à un seul répondant" in all_text(at)  # a single respondent is said to be one

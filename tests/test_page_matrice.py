@@ -15,7 +15,7 @@ from observatory import config
 from observatory import matrix as mx
 from observatory.assessments import AssessmentStore
 from observatory.demo_assessments import load_case_study_answers
-from observatory.instrument import load_instrument, load_scoring_model
+from observatory.instrument import latest_scoring_version, load_instrument, load_scoring_model
 from observatory.scoring import answer_text, score_assessment
 from tests import profile_fixtures as pfx
 from tests.apphelpers import all_text, run_page
@@ -23,7 +23,7 @@ from tests.test_matrix import EXPECTED_CELLS
 
 PAGE = "pages/matrice.py"
 ROW_IDS = {"Structure": "structure", "Processus": "processus", "Résultats": "resultats"}
-MODEL = load_scoring_model()
+MODEL = load_scoring_model(latest_scoring_version())
 INSTRUMENT = load_instrument(MODEL.instrument_version)
 
 

@@ -4,6 +4,7 @@ with a previous assessment, weakest sub-dimensions, history and exports. Values 
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Sequence
 from datetime import datetime
 
@@ -61,9 +62,12 @@ def render_scores(result: ScoreResult, instrument: Instrument, model: ScoringMod
     st.subheader("Scores en direct")
     c1, c2 = st.columns(2)
     _metric(c1, "Score global", result.overall, old.overall if old else None,
-            "Sur 100 : moyenne des trois dimensions, calculée seulement si chacune a un score.", old is not None)
+            model.overall_rule or "Sur 100 : moyenne des trois dimensions, calculée seulement si chacune a un score.",
+            old is not None)
+    weight = ("" if result.scored_weight_pct is None
+              else f" ; poids des questions notées renseignées : {score_text(result.scored_weight_pct, 0)} %")
     c2.metric("Complétude", f"{score_text(result.completeness_pct, 0)} %",
-              help=f"Questions applicables répondues ; questions notées : {score_text(result.scored_completeness_pct, 0)} %.")
+              help=f"Questions applicables répondues ; questions notées : {score_text(result.scored_completeness_pct, 0)} %{weight}.")
     band = next((b for b in model.bands if b.id == result.maturity_level_id), None)
     meaning = band.description if band else model.raw["maturity_levels"]["undetermined"]["description"]
     st.markdown(f"Niveau de maturité : **{result.maturity_label}** — {meaning}")
@@ -133,6 +137,28 @@ def render_weakest(result: ScoreResult, instrument: Instrument) -> None:
         st.markdown(f"**{w.label}** ({w.dimension_label}, {score_text(w.score)}/100) — {w.advice} *(thèse, {w.section})*")
 
 
+def render_improvements(model: ScoringModel, answers: dict) -> None:
+    """« Ce qui ferait progresser votre CPTS » : the single answer changes that raise the overall score most,
+    so that leaders see the model at work rather than a black box."""
+    from ui import cache_campaigns  # the page's other caches live in ui.cache
+
+    options, provisional = cache_campaigns.improvement_options(model.version, json.dumps(answers, sort_keys=True,
+                                                                                         ensure_ascii=False))
+    if not options:
+        st.info("Aucun changement d'une seule réponse ne ferait monter le score : répondez d'abord à des questions notées.")
+        return
+    basis = ("score provisoire (la complétude est encore sous le seuil du score global)" if provisional
+             else "score global")
+    st.dataframe(pd.DataFrame([{"Question": o.question_id, "Sous-dimension": o.subdimension_label, "Changement": o.change,
+                                "Gain (points)": "+" + score_text(o.gain), "Score obtenu": score_text(o.new_score)}
+                               for o in options]),
+                 hide_index=True, width="stretch", column_config={"Changement": st.column_config.TextColumn(width="medium")})
+    st.caption(f"Chaque ligne change une seule réponse, les autres restant telles quelles, et recalcule le {basis} avec le "
+               f"modèle v{model.version} ; la meilleure modification par question, la plus forte d'abord. Une question de "
+               "contexte ne figure jamais ici : elle ne compte pas dans les scores. Ce n'est pas un objectif à atteindre : "
+               "la thèse met en garde contre le pilotage par des indicateurs normés (section 5).")
+
+
 def history_frame(history: Sequence[Assessment]) -> pd.DataFrame:
     rows = []
     for a in reversed(history):
@@ -141,6 +167,7 @@ def history_frame(history: Sequence[Assessment]) -> pd.DataFrame:
             "Soumise le": f"{a.submitted_at:%d/%m/%Y %H:%M}", "Score global": score_text(r.overall),
             "Niveau": r.maturity_label, "Complétude (%)": score_text(r.completeness_pct, 0),
             "Questionnaire": f"v{a.instrument_version}", "Notation": f"v{a.scoring_version}", "Auteur": a.author or "",
+            "Origine": "consensus d'une campagne" if a.campaign_id else "un seul répondant",
             "Données": "démonstration" if a.is_demo else "réelles",
         })
     return pd.DataFrame(rows)

@@ -608,8 +608,8 @@ def profile_assessment_view(
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def profile_case_study_view(cpts_id: str, cpts_label: str) -> tuple[_scoring.ScoreResult | None, tuple]:
-    """A case study's partial answers (thesis Tables 4, 6, 7) scored leniently, and their radars."""
-    model = _instrument.load_scoring_model()
+    """A case study's partial answers (thesis Tables 3 to 7, Annexe 1 for A) scored leniently, and their radars."""
+    model = _instrument.load_scoring_model(_instrument.latest_scoring_version())
     instrument = _instrument.load_instrument(model.instrument_version)
     result = _profile.case_study_result(cpts_id, _demo_assessments.load_case_study_answers(), instrument, model)
     return result, (_profile.case_study_radars(result, instrument, cpts_label) if result is not None else ())
