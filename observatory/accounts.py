@@ -43,6 +43,7 @@ MAX_FAILURES = 5
 THROTTLE_WINDOW = timedelta(minutes=15)
 SESSION_IDLE = timedelta(minutes=30)
 SESSION_LIFETIME = timedelta(hours=8)
+_TOUCH_EVERY = timedelta(minutes=1)
 # Argon2id, the library's defaults (RFC 9106 low-memory profile: t=3, m=64 MiB, p=4): about 0.1 s here.
 _HASHER = PasswordHasher()
 # A hash to verify against when the login is unknown, so that both cases take the same time.
@@ -87,7 +88,7 @@ class LoginRefused(AccountError):
 
 
 @dataclass(frozen=True)
-class Identity:
+class Caller:
     """Who is asking. Every data-access function takes one; pages get it from the frame."""
 
     user_id: str | None
@@ -106,14 +107,14 @@ class Identity:
         return ROLES.get(self.role, "public (non connecté)")
 
 
-ANONYMOUS = Identity(None, "visiteur non connecté", PUBLIC)
-SYSTEM = Identity("systeme", "application (chargement des données de démonstration)", ADMIN)
+ANONYMOUS = Caller(None, "visiteur non connecté", PUBLIC)
+SYSTEM = Caller("systeme", "application (chargement des données de démonstration)", ADMIN)
 
 
 @dataclass(frozen=True)
 class Session:
     token: str  # known only to the browser session that logged in
-    identity: Identity
+    caller: Caller
     expires_at: datetime
 
 
@@ -135,7 +136,7 @@ class Accounts:
     # -- administration (command line and admin page) ----------------------------------------------------
 
     def create_user(self, login: str, display_name: str, password: str, role: str, *, regions: Sequence[str] = (),
-                    cpts_ids: Sequence[str] = (), person_id: str | None = None, actor: Identity = SYSTEM) -> Identity:
+                    cpts_ids: Sequence[str] = (), person_id: str | None = None, actor: Caller = SYSTEM) -> Caller:
         login = _checked_login(login)
         name = _checked(display_name, "nom affiché")
         _check_password(password)
@@ -143,7 +144,7 @@ class Accounts:
         now = self.clock()
         user_id = f"u-{uuid.uuid4().hex[:12]}"
 
-        def operation(cursor: Cursor) -> Identity:
+        def operation(cursor: Cursor) -> Caller:
             try:
                 cursor.execute(
                     "INSERT INTO users (user_id, login, display_name, password_hash, role, regions, cpts_ids, person_id,"
@@ -155,11 +156,11 @@ class Accounts:
                 raise AccountError(f"l'identifiant « {login} » est déjà pris") from exc
             audit.append(self.db, cursor, now, "user_created", actor_id=actor.user_id, actor_label=actor.label,
                          target=login, detail=f"rôle : {ROLES[role]}{_scope_text(regions, cpts_ids)}")
-            return Identity(user_id, name, role, tuple(regions), tuple(cpts_ids), person_id)
+            return Caller(user_id, name, role, tuple(regions), tuple(cpts_ids), person_id)
 
         return self.db.write(operation)
 
-    def reset_password(self, login: str, password: str, actor: Identity = SYSTEM) -> None:
+    def reset_password(self, login: str, password: str, actor: Caller = SYSTEM) -> None:
         _check_password(password)
         now = self.clock()
 
@@ -174,7 +175,7 @@ class Accounts:
         self.db.write(operation)
 
     def set_role(self, login: str, role: str, *, regions: Sequence[str] = (), cpts_ids: Sequence[str] = (),
-                 actor: Identity = SYSTEM) -> None:
+                 actor: Caller = SYSTEM) -> None:
         _check_role(role, regions, cpts_ids)
         now = self.clock()
 
@@ -189,7 +190,7 @@ class Accounts:
 
         self.db.write(operation)
 
-    def set_active(self, login: str, active: bool, actor: Identity = SYSTEM) -> None:
+    def set_active(self, login: str, active: bool, actor: Caller = SYSTEM) -> None:
         now = self.clock()
 
         def operation(cursor: Cursor) -> None:
@@ -241,7 +242,7 @@ class Accounts:
             self.db.write(failed)
             raise LoginRefused("Identifiant ou mot de passe incorrect (ou compte désactivé).")
         token = secrets.token_urlsafe(32)
-        identity = _identity(user)
+        caller = _caller(user)
         expires = now + SESSION_LIFETIME
 
         def succeeded(cursor: Cursor) -> None:
@@ -254,32 +255,33 @@ class Accounts:
                          target=login)
 
         self.db.write(succeeded)
-        return Session(token, identity, expires)
+        return Session(token, caller, expires)
 
-    def resume(self, token: str | None) -> Identity | None:
+    def resume(self, token: str | None) -> Caller | None:
         """The identity of a live session (and its idle timer restarted), or ``None`` when it has expired,
-        was ended, or its account was disabled or changed since."""
+        was ended, or its account was disabled or changed since. Called at every page run: the idle timer
+        is written at most once a minute."""
         if not token:
             return None
         now = self.clock()
         key = _token_hash(token)
-
-        def operation(cursor: Cursor) -> Identity | None:
-            rows = cursor.execute(
-                "SELECT s.user_id, s.last_seen_at, s.expires_at, u.* FROM sessions s JOIN users u ON u.user_id = s.user_id"
-                " WHERE s.token_hash = ?", [key])
-            if not rows:
-                return None
-            row = rows[0]
-            if row["expires_at"] <= now or row["last_seen_at"] + SESSION_IDLE <= now or not row["is_active"]:
+        rows = self.db.read(
+            "SELECT s.user_id, s.last_seen_at, s.expires_at, u.* FROM sessions s JOIN users u ON u.user_id = s.user_id"
+            " WHERE s.token_hash = ?", [key])
+        if not rows:
+            return None
+        row = rows[0]
+        if row["expires_at"] <= now or row["last_seen_at"] + SESSION_IDLE <= now or not row["is_active"]:
+            def expire(cursor: Cursor) -> None:
                 cursor.execute("DELETE FROM sessions WHERE token_hash = ?", [key])
                 audit.append(self.db, cursor, now, "session_expired", actor_id=row["user_id"],
                              actor_label=row["display_name"], target=row["login"])
-                return None
-            cursor.execute("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?", [now, key])
-            return _identity(row)
 
-        return self.db.write(operation)
+            self.db.write(expire)
+            return None
+        if now - row["last_seen_at"] >= _TOUCH_EVERY:
+            self.db.write(lambda c: c.execute("UPDATE sessions SET last_seen_at = ? WHERE token_hash = ?", [now, key]))
+        return _caller(row)
 
     def logout(self, token: str | None) -> None:
         if not token:
@@ -297,44 +299,44 @@ class Accounts:
 
         self.db.write(operation)
 
-    def identity_for_subject(self, subject: str, claims_identity: Identity) -> Identity:
+    def identity_for_subject(self, subject: str, claimed: Caller) -> Caller:
         """OpenID Connect: the account bound to the provider's subject, created on first login with the role
         the claims give (:func:`observatory.oidc.identity_from_claims`)."""
         now = self.clock()
 
-        def operation(cursor: Cursor) -> Identity:
+        def operation(cursor: Cursor) -> Caller:
             rows = cursor.execute("SELECT * FROM users WHERE external_subject = ?", [subject])
             if rows:
                 user = rows[0]
                 if (user["role"], user["regions"], user["cpts_ids"]) != (
-                        claims_identity.role, ",".join(claims_identity.regions), ",".join(claims_identity.cpts_ids)):
+                        claimed.role, ",".join(claimed.regions), ",".join(claimed.cpts_ids)):
                     cursor.execute("UPDATE users SET role = ?, regions = ?, cpts_ids = ?, updated_at = ? WHERE user_id = ?",
-                                   [claims_identity.role, ",".join(claims_identity.regions),
-                                    ",".join(claims_identity.cpts_ids), now, user["user_id"]])
+                                   [claimed.role, ",".join(claimed.regions),
+                                    ",".join(claimed.cpts_ids), now, user["user_id"]])
                     audit.append(self.db, cursor, now, "role_changed", actor_label="fournisseur d'identité",
-                                 target=user["login"], detail=f"→ {ROLES[claims_identity.role]}")
+                                 target=user["login"], detail=f"→ {ROLES[claimed.role]}")
                     user = cursor.execute("SELECT * FROM users WHERE user_id = ?", [user["user_id"]])[0]
             else:
                 user_id = f"u-{uuid.uuid4().hex[:12]}"
                 cursor.execute(
                     "INSERT INTO users (user_id, login, display_name, password_hash, role, regions, cpts_ids,"
                     " external_subject, is_active, created_at, updated_at) VALUES (?, ?, ?, NULL, ?, ?, ?, ?, TRUE, ?, ?)",
-                    [user_id, f"oidc:{subject}"[:120], claims_identity.label, claims_identity.role,
-                     ",".join(claims_identity.regions), ",".join(claims_identity.cpts_ids), subject, now, now])
+                    [user_id, f"oidc:{subject}"[:120], claimed.label, claimed.role,
+                     ",".join(claimed.regions), ",".join(claimed.cpts_ids), subject, now, now])
                 audit.append(self.db, cursor, now, "user_created", actor_label="fournisseur d'identité",
-                             target=f"oidc:{subject}", detail=f"rôle : {ROLES[claims_identity.role]}")
+                             target=f"oidc:{subject}", detail=f"rôle : {ROLES[claimed.role]}")
                 user = cursor.execute("SELECT * FROM users WHERE user_id = ?", [user_id])[0]
             if not user["is_active"]:
                 raise LoginRefused("Compte désactivé par l'administrateur.")
             audit.append(self.db, cursor, now, "login", actor_id=user["user_id"], actor_label=user["display_name"],
                          target=user["login"], detail="OpenID Connect")
-            return _identity(user)
+            return _caller(user)
 
         return self.db.write(operation)
 
 
-def _identity(row: dict) -> Identity:
-    return Identity(row["user_id"], row["display_name"], row["role"], _split(row["regions"]), _split(row["cpts_ids"]),
+def _caller(row: dict) -> Caller:
+    return Caller(row["user_id"], row["display_name"], row["role"], _split(row["regions"]), _split(row["cpts_ids"]),
                     row.get("person_id"))
 
 

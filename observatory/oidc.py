@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from observatory.accounts import COORDINATOR, MEMBER, PUBLIC, REGIONAL, ROLES, Identity
+from observatory.accounts import COORDINATOR, MEMBER, PUBLIC, REGIONAL, ROLES, Caller
 from observatory.safe_text import clean_name
 
 ALLOWED_KEYS = {"claim", "equals", "role", "regions", "cpts_ids", "cpts_from_claim", "when"}
@@ -93,7 +93,7 @@ def _values(claims: Mapping[str, Any], name: str) -> list[str]:
     return [str(v) for v in value] if isinstance(value, (list, tuple)) else [str(value)]
 
 
-def identity_from_claims(claims: Mapping[str, Any], rules: tuple[Rule, ...]) -> Identity:
+def identity_from_claims(claims: Mapping[str, Any], rules: tuple[Rule, ...]) -> Caller:
     """The role the first matching rule gives, labelled with the person's name (or e-mail)."""
     label, _ = clean_name(str(claims.get("name") or claims.get("email") or claims.get("sub") or "compte externe"), 80)
     for rule in rules:
@@ -105,5 +105,5 @@ def identity_from_claims(claims: Mapping[str, Any], rules: tuple[Rule, ...]) -> 
         if rule.equals is None and not values:
             continue
         cpts_ids = rule.cpts_ids + (tuple(values) if rule.cpts_from_claim else ())
-        return Identity(None, label, rule.role, rule.regions, cpts_ids)
-    return Identity(None, label, PUBLIC)
+        return Caller(None, label, rule.role, rule.regions, cpts_ids)
+    return Caller(None, label, PUBLIC)

@@ -48,7 +48,7 @@ def test_passwords_are_salted_argon2_hashes(accounts):
 def test_login_then_resume_then_logout(accounts):
     created = accounts.create_user("coord.nord", "Coordinatrice Nord", PASSWORD, ac.COORDINATOR, cpts_ids=["demo-0001"])
     session = accounts.login("Coord.Nord ", PASSWORD)
-    assert session.identity == created and accounts.resume(session.token) == created
+    assert session.caller == created and accounts.resume(session.token) == created
     stored = accounts.db.read("SELECT token_hash FROM sessions")
     assert stored and stored[0]["token_hash"] != session.token  # only a hash of the token is kept
     accounts.logout(session.token)
@@ -94,7 +94,7 @@ def test_throttling_after_five_failures_even_with_the_right_password(accounts, c
     with pytest.raises(ac.LoginRefused, match="Trop de tentatives"):
         accounts.login("cible", PASSWORD)
     clock.advance(minutes=16)
-    assert accounts.login("cible", PASSWORD).identity.role == ac.MEMBER
+    assert accounts.login("cible", PASSWORD).caller.role == ac.MEMBER
 
 
 def test_a_role_change_or_a_reset_ends_open_sessions(accounts):
@@ -103,7 +103,7 @@ def test_a_role_change_or_a_reset_ends_open_sessions(accounts):
     accounts.set_role("lecteur", ac.REGIONAL, regions=["93", "84"])
     assert accounts.resume(first.token) is None
     second = accounts.login("lecteur", PASSWORD)
-    assert second.identity.regions == ("93", "84")
+    assert second.caller.regions == ("93", "84")
     accounts.reset_password("lecteur", "un autre mot de passe long")
     assert accounts.resume(second.token) is None
 
