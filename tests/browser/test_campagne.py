@@ -47,10 +47,13 @@ def open_expander(page, text: str) -> None:
     if expander.locator("details[open]").count() == 0:
         expander.locator("summary").first.click()
         wait_for_app(page)
+    expander.locator("details[open]").first.wait_for(timeout=30000)  # a loaded machine opens it late
 
 
 def add_member(page, form, name: str, profession: str, role: str) -> None:
-    form.get_by_label("Nom et prénom").fill(name)
+    field = form.get_by_label("Nom et prénom")
+    field.wait_for(state="visible", timeout=30000)
+    field.fill(name)
     choose(page, form, "Profession", profession)
     choose(page, form, "Rôle dans la CPTS", role)
     form.get_by_role("button", name="Enregistrer ce membre").click()
