@@ -105,3 +105,18 @@ def _audit(db: UserDatabase, args) -> int:
     args.file.write_bytes(exports.csv_bytes(audit.as_frame(audit.entries(db, limit=1_000_000))))
     print(f"Journal exporté : {args.file}")
     return 0
+
+
+def audit_command(action: str, target: str, outcome: str, detail: str) -> None:
+    """Record a command-line operation (imports) in the audit log of the user data, as the OS account that ran
+    it. Never fails the command: a log that cannot be written is reported on the terminal."""
+    actor = f"ligne de commande ({getpass.getuser()})"
+    try:
+        db = UserDatabase(config.user_data_location())
+        store = ac.Accounts(db)
+        store.create_schema()
+        db.write(lambda cursor: audit.append(db, cursor, store.clock(), action, outcome, actor_label=actor,
+                                             target=target, detail=detail))
+        db.close()
+    except (UserDataError, OSError) as exc:
+        print(f"Journal d'audit non écrit : {exc}", file=sys.stderr)
