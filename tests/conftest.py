@@ -113,6 +113,12 @@ def fresh_postgres_schema(url: str) -> str:
     return f"{url}?options=-csearch_path%3D{schema}"
 
 
+@pytest.fixture()
+def pg_location(postgres_url) -> str:
+    """A fresh PostgreSQL schema (for the tests that only make sense on a server: concurrency, roles)."""
+    return fresh_postgres_schema(postgres_url)
+
+
 @pytest.fixture(params=["duckdb", "postgresql"])
 def user_location(request, tmp_path):
     """Where a store test keeps its user data: the same test runs on both backends."""
