@@ -246,18 +246,20 @@ class AssessmentStore:
         # Read-only (file or folder not writable, PostgreSQL role with read rights only): answers can still be
         # read, every write says why it fails.
         self.read_only = False
+        refused: StoreUnavailableError | None = None
         try:
             writable = self._transaction(self._open_schema)
         except UserDataUnavailable as exc:
-            problem = exc.problem
-            if problem.cause != READ_ONLY or (self.path is not None and not self.path.is_file()):
-                raise exc if isinstance(exc, StoreUnavailableError) else StoreUnavailableError(problem) from exc
+            refused = exc if isinstance(exc, StoreUnavailableError) else StoreUnavailableError(exc.problem)
+            if refused.storage_cause != READ_ONLY or (self.path is not None and not self.path.is_file()):
+                raise refused from exc
             writable = False
         if not writable:
             self.read_only = True
             self.db = _StoreDatabase(self.location, STORE_LABEL, read_only=True)
-            found = self._read("SELECT value FROM schema_info WHERE key = 'schema_version'")  # readable at all?
-            version = found[0]["value"] if found else "?"
+            version = user_schema.read_version(self.db)  # readable at all?
+            if version is None:  # nothing to read, and no right to create it
+                raise refused or self.read_only_error()
             if version != SCHEMA_VERSION:  # an older schema cannot be migrated without writing
                 raise StoreUnavailableError(user_schema.other_version(
                     self.db, version, "et ne peut pas être convertie : elle est en lecture seule. L'administrateur doit "

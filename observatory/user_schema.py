@@ -165,13 +165,24 @@ MIGRATIONS: dict[str, tuple[str, Callable[[UserDatabase, Cursor], None]]] = {
 }
 
 
+_HAS_SCHEMA_INFO = ("SELECT count(*) AS n FROM information_schema.tables "
+                    "WHERE table_name = 'schema_info' AND table_schema = current_schema()")
+_VERSION = "SELECT value FROM schema_info WHERE key = 'schema_version'"
+
+
 def stored_version(cursor: Cursor) -> str | None:
-    """The schema version of the database (None: no user-data schema yet)."""
-    found = cursor.execute("SELECT count(*) AS n FROM information_schema.tables "
-                           "WHERE table_name = 'schema_info' AND table_schema = current_schema()")
-    if not found[0]["n"]:
+    """The schema version of the database (None: no user-data schema yet), inside a transaction."""
+    if not cursor.execute(_HAS_SCHEMA_INFO)[0]["n"]:
         return None
-    rows = cursor.execute("SELECT value FROM schema_info WHERE key = 'schema_version'")
+    rows = cursor.execute(_VERSION)
+    return rows[0]["value"] if rows else None
+
+
+def read_version(db: UserDatabase) -> str | None:
+    """:func:`stored_version` for a database that can only be read."""
+    if not db.read(_HAS_SCHEMA_INFO)[0]["n"]:
+        return None
+    rows = db.read(_VERSION)
     return rows[0]["value"] if rows else None
 
 

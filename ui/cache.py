@@ -397,9 +397,12 @@ def couverture_indicator_map(
 # assessments are loaded once per (user database, analytical database, register, date): a cache_resource
 # used for its side effect, idempotent anyway (observatory.demo_assessments.ensure_demo_in_store).
 
+import time as _time  # noqa: E402
+
 from observatory import coverage as _ae_coverage  # noqa: E402
 from observatory import peers as _peers  # noqa: E402
 from observatory.assessments import AssessmentStore as _AssessmentStore  # noqa: E402
+from observatory.assessments import StoreUnavailableError as _StoreUnavailableError  # noqa: E402
 from observatory.demo_assessments import ensure_demo_in_store as _ensure_demo_in_store  # noqa: E402
 
 
@@ -410,8 +413,31 @@ def user_db_path() -> str:
 
 
 @st.cache_resource(show_spinner=False)
-def _assessment_store(user_path: str) -> _AssessmentStore:
+def _open_assessment_store(user_path: str) -> _AssessmentStore:
     return _AssessmentStore(user_path)
+
+
+_STORE_RETRY_AFTER_S = 5.0
+
+
+@st.cache_resource(show_spinner=False)
+def _store_failures() -> dict[str, tuple[float, _StoreUnavailableError]]:
+    """location -> (when, why) of the last failed opening, for every session (cleared with the caches)."""
+    return {}
+
+
+def _assessment_store(user_path: str) -> _AssessmentStore:
+    """The store, or its problem. Opening a locked file waits a few seconds, an unreachable server up to its
+    timeout: a failed opening is remembered for a few seconds, so a page's reads report it at once instead
+    of each waiting again (caches never keep a failure)."""
+    failed = _store_failures().get(user_path)
+    if failed is not None and _time.monotonic() - failed[0] < _STORE_RETRY_AFTER_S:
+        raise _StoreUnavailableError(failed[1].problem) from failed[1]
+    try:
+        return _open_assessment_store(user_path)
+    except _StoreUnavailableError as exc:
+        _store_failures()[user_path] = (_time.monotonic(), exc)
+        raise
 
 
 def assessment_store() -> _AssessmentStore:
@@ -476,7 +502,6 @@ def auto_evaluation_peers(user_path: str, group: _peers.PeerGroup, scoring_versi
 # the demo assessments are those of the « Auto-évaluation » section above.
 
 import copy as _copy  # noqa: E402
-import time as _time  # noqa: E402
 
 from observatory import assessments as _assessments  # noqa: E402
 from observatory import demo_assessments as _demo_assessments  # noqa: E402
