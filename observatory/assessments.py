@@ -580,6 +580,19 @@ class AssessmentStore:
         rows = self._read(_SELECT + " WHERE assessment_id = ? AND status = 'submitted'", [assessment_id])
         return _assessment_from_row(rows[0]) if rows else None
 
+    def set_shared(self, assessment_id: str, shared: bool) -> Assessment:
+        """Whether the CPTS lets its ARS see this submitted assessment individually (who may decide is checked
+        by :mod:`observatory.user_data`). The one change a submitted row accepts: consent, never content."""
+
+        def operation(cursor: Cursor) -> Assessment:
+            rows = cursor.execute(f"UPDATE assessments SET shared_with_ars = ? WHERE assessment_id = ? AND status = 'submitted'"
+                                  f" RETURNING {', '.join(_COLUMNS)}", [bool(shared), assessment_id])
+            if not rows:
+                raise AssessmentStoreError(f"Évaluation soumise {assessment_id} introuvable : rien n'a été partagé.")
+            return _assessment_from_row(rows[0])
+
+        return self._write(operation)
+
     # The latest submission of each CPTS: a window function in a subquery (both dialects; DuckDB's QUALIFY is not).
     _LATEST_SQL = (
         "SELECT " + ", ".join(_COLUMNS) + " FROM (SELECT " + ", ".join(_COLUMNS) + ", row_number() OVER ("

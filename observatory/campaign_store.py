@@ -341,6 +341,10 @@ class CampaignStore:
 
         return self.base._write(operation)
 
+    def action(self, action_id: str) -> Action | None:
+        rows = self.base._read(_select("improvement_actions", _ACTION_COLUMNS) + " WHERE action_id = ?", [action_id])
+        return _action(rows[0]) if rows else None
+
     def actions(self, cpts_id: str, campaign_id: str | None = None) -> list[Action]:
         where, params = " WHERE cpts_id = ?", [cpts_id]
         if campaign_id is not None:

@@ -8,6 +8,7 @@ tests/test_store_postgresql.py."""
 from __future__ import annotations
 
 import csv
+import dataclasses
 import inspect
 import io
 import json
@@ -361,11 +362,28 @@ def test_submitted_assessments_are_immutable(store):
     store.replace_demo_assessments([])
     assert store.get(original.assessment_id) == original
     assert store.history("c1") == [original]
-    # and no UPDATE statement of the module can reach a submitted row
+    # and no UPDATE statement of the module can change a submitted row's content: drafts only, or the ARS share
     source = inspect.getsource(assessments)
-    updates = re.findall(r"UPDATE assessments.*?WHERE[^\"]*", source, flags=re.S)
-    assert updates and all("status = 'draft'" in u for u in updates)
+    updates = re.findall(r"UPDATE assessments SET (.*?) WHERE([^\"]*)", source, flags=re.S)
+    assert updates and all("status = 'draft'" in where or assignments == "shared_with_ars = ?"
+                           for assignments, where in updates), updates
     assert not any(name in dir(AssessmentStore) for name in ("update", "update_assessment", "edit_submitted"))
+
+
+def test_the_ars_share_is_decided_per_assessment_and_changes_nothing_else(store):
+    first = store.submit("c1", store.save_draft("c1", ANSWERS, None, author="Alice").revision, submitted_at=datetime(2025, 5, 1, 9))
+    second = store.submit("c1", store.start_draft_from_latest("c1").revision, submitted_at=datetime(2026, 5, 1, 9))
+    assert not first.shared_with_ars and not second.shared_with_ars  # nothing is shared until the CPTS decides
+    shared = store.set_shared(first.assessment_id, True)
+    assert shared == dataclasses.replace(first, shared_with_ars=True)  # answers, scores, dates untouched
+    assert [a.shared_with_ars for a in store.history("c1")] == [True, False]
+    assert store.start_draft_from_latest("c1") is not None
+    assert store.submit("c1", 1).shared_with_ars is False  # the next cycle's assessment is not shared by default
+    store.set_shared(first.assessment_id, False)
+    assert not store.get(first.assessment_id).shared_with_ars
+    store.save_draft("c2", ANSWERS, None)
+    with pytest.raises(AssessmentStoreError, match="introuvable"):  # a draft is never shared
+        store.set_shared("draft:c2", True)
 
 
 def _record(a):

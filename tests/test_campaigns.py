@@ -203,7 +203,8 @@ def test_plan_round_trip_and_follow_up(store):
     assert (updated.owner, updated.status, updated.revision, updated.due_date) == ("Inès", "fait", 2, None)
     with pytest.raises(ConcurrentEditError):
         store.update_action(action.action_id, 1, title="x", owner="y", due_date=None, means=None, status="fait")
-    assert store.actions("c1") == [updated]
+    assert store.actions("c1") == [updated] and store.action(action.action_id) == updated
+    assert store.action("act-inconnue") is None
 
     before = score_assessment(INSTRUMENT, MODEL, {"Q21": ["q21_aucun"], "Q22": "q22_non", "Q23": "q23_aucun"}, strict=False)
     after = score_assessment(INSTRUMENT, MODEL, {"Q21": ["q21_site"], "Q22": "q22_oui", "Q23": "q23_hds"}, strict=False)
