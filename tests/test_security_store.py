@@ -87,21 +87,33 @@ def test_user_db_held_by_another_process(held_user_db):
     assert fiche.header and fiche.get("component_instance")  # identity and map still shown
 
 
-def test_user_db_read_only_is_readable_and_says_why_nothing_can_be_saved(app_env, tmp_path, monkeypatch):
+@pytest.fixture(params=["duckdb", "postgresql"])
+def read_only_location(request, tmp_path):
+    """User data holding one submission, that the app may read but not write: a DuckDB file made unwritable, or
+    a PostgreSQL role given read rights only."""
+    if request.param == "postgresql":
+        location = request.getfixturevalue("pg_location")
+        pfx.submit_assessment(location, "custom:ro", "CPTS en lecture seule", None, dt.datetime(2025, 3, 1, 9, 0))
+        yield pg_server.role_url(location, pg_server.READ_GRANTS)
+        return
     path = tmp_path / "evaluations-ro.duckdb"
     pfx.submit_assessment(path, "custom:ro", "CPTS en lecture seule", None, dt.datetime(2025, 3, 1, 9, 0))
     make_read_only(path)
     try:
-        store = AssessmentStore(path)
-        assert store.read_only and [a.cpts_id for a in store.history("custom:ro")] == ["custom:ro"]
-        with pytest.raises(StoreUnavailableError, match="lecture seule"):
-            store.save_draft("custom:ro", {}, None)
-        use_user_db(monkeypatch, path)
-        at = run_page("pages/auto-evaluation.py")
-        assert_explained(at, "est en lecture seule")
-        assert "verrouillée" not in all_text(at)  # the old, wrong cause
+        yield path
     finally:
         undo_read_only(path)
+
+
+def test_user_db_read_only_is_readable_and_says_why_nothing_can_be_saved(app_env, read_only_location, monkeypatch):
+    store = AssessmentStore(read_only_location)
+    assert store.read_only and [a.cpts_id for a in store.history("custom:ro")] == ["custom:ro"]
+    with pytest.raises(StoreUnavailableError, match="lecture seule"):
+        store.save_draft("custom:ro", {}, None)
+    use_user_db(monkeypatch, read_only_location)
+    at = run_page("pages/auto-evaluation.py")
+    assert_explained(at, "est en lecture seule")
+    assert "verrouillée" not in all_text(at)  # the old, wrong cause
 
 
 def test_corrupt_user_db(app_env, tmp_path, monkeypatch):
@@ -129,19 +141,6 @@ def test_user_data_server_unreachable(app_env, monkeypatch):
     fiche = run_page("pages/fiche-cpts.py")  # the profile goes on without the assessments
     assert_explained(fiche, "est injoignable")
     assert fiche.header and fiche.get("component_instance")
-
-
-def test_user_data_role_with_read_rights_only(app_env, pg_location, monkeypatch):
-    pfx.submit_assessment(pg_location, "custom:ro", "CPTS en lecture seule", None, dt.datetime(2025, 3, 1, 9, 0))
-    reader = pg_server.role_url(pg_location, pg_server.READ_GRANTS)
-    store = AssessmentStore(reader)
-    assert store.read_only and [a.cpts_id for a in store.history("custom:ro")] == ["custom:ro"]
-    with pytest.raises(StoreUnavailableError, match="lecture seule"):
-        store.save_draft("custom:ro", {}, None)
-    use_user_db(monkeypatch, reader)
-    at = run_page("pages/auto-evaluation.py")
-    assert_explained(at, "est en lecture seule")
-    assert "verrouillée" not in all_text(at)
 
 
 @pytest.mark.parametrize("page", ["pages/accueil.py", "pages/couverture.py", "pages/fiche-cpts.py"])
