@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import threading
 
+import psycopg
 import pytest
 
 from observatory import storage_errors
@@ -143,11 +144,26 @@ def test_a_server_that_stops_after_opening_is_named_too():
     with pg_server.postgres_server("arret") as url:  # a server of its own, stopped at the end of the block
         store = AssessmentStore(url)
         store.save_draft("c1", {}, None)
-    store.db.close()  # the pooled connection died with the server: the next operation connects again
+    # The pooled connections died with the server: the next operation tries a new one, and says why it fails.
     with pytest.raises(StoreUnavailableError, match="injoignable"):
         store.load_draft("c1")
     with pytest.raises(StoreUnavailableError, match="injoignable"):
         store.save_draft("c1", {"Q2": "q2_ingenierie"}, 1)
+
+
+def test_connections_ended_by_the_server_are_replaced_without_an_error(pg_location):
+    """A server restart, an administrator or a proxy ending idle sessions: the pooled connections are dead, but
+    nothing was lost and the server answers, so users see no error."""
+    store = AssessmentStore(pg_location)
+    results = run_together(4, lambda i: store.save_draft(f"c{i}", {"Q7": i}, None))  # several pooled connections
+    assert not [r for r in results if isinstance(r, Exception)]
+    with psycopg.connect(pg_location, autocommit=True) as admin:
+        ended = admin.execute("SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                              "WHERE pid <> pg_backend_pid() AND datname = current_database()").fetchone()[0]
+    assert ended >= 2
+    assert store.load_draft("c0").answers == {"Q7": 0}  # a read
+    assert store.save_draft("c1", {"Q7": 10}, 1).revision == 2  # a write
+    assert [store.load_draft(f"c{i}").revision for i in range(4)] == [1, 2, 1, 1]
 
 
 def test_a_role_with_read_rights_only_reads_and_says_why_nothing_can_be_saved(pg_location):
