@@ -27,7 +27,7 @@ Life cycle of an assessment
 
 Every write runs in one transaction (rolled back on any error); a transaction aborted by a concurrent writer
 is re-run with its checks (:meth:`observatory.userdb.UserDatabase.write`). After each commit the store's
-change counter moves on (:meth:`AssessmentStore.data_version`, the key of the app's caches).
+change token moves on (:meth:`AssessmentStore.data_version`, the key of the app's caches).
 """
 
 from __future__ import annotations
@@ -60,7 +60,7 @@ from observatory.scoring import ScoreResult, answer_text, score_assessment
 from observatory.storage_errors import READ_ONLY, diagnose
 from observatory.userdb import DUCKDB, Cursor, DuplicateKey, UserDatabase, UserDataError, UserDataUnavailable
 
-# v1: assessments and custom CPTS. v2: campaigns. v3: accounts, audit, ARS share, change counter (user_schema).
+# v1: assessments and custom CPTS. v2: campaigns. v3: accounts, audit, ARS share, change token (user_schema).
 SCHEMA_VERSION = user_schema.SCHEMA_VERSION
 DRAFT_PREFIX = "draft:"
 LOG = logging.getLogger("observatoire")
@@ -293,22 +293,22 @@ class AssessmentStore:
 
     def _write(self, operation: Callable[[Cursor], Any]) -> Any:
         """Run ``operation(cursor)`` in one transaction; re-run it (checks included) after a conflict with a
-        concurrent writer; then move the change counter on."""
+        concurrent writer; then move the change token on."""
         if getattr(self, "read_only", False):
             raise self.read_only_error()
         result = self._transaction(operation)
         try:
             user_schema.bump_data_version(self.db)
         except UserDataError:  # the write is committed: say so, not that it failed; caches catch up at the next one
-            LOG.warning("Compteur de modifications non incrémenté après une écriture", exc_info=True)
+            LOG.warning("Jeton de modification non avancé après une écriture", exc_info=True)
         return result
 
     def _read(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[dict[str, Any]]:
         return self.db.read(sql, params)
 
     def data_version(self) -> int:
-        """A counter that every committed write of the user data increments (any instance, any process): the
-        app's caches are keyed by it."""
+        """A token that changes with every committed write of user data (any instance, any process): the app's
+        caches are keyed by it. Cheap: a stat of the DuckDB file, one small query on PostgreSQL."""
         return user_schema.data_version(self.db)
 
     @staticmethod

@@ -12,18 +12,21 @@ improvement actions and ``assessments.campaign_id``; v3 (shared store) accounts,
 and the audit log (their DDL lives in :mod:`observatory.accounts` and :mod:`observatory.audit`),
 ``assessments.shared_with_ars`` (a CPTS decides per assessment whether its ARS may see it individually), an
 insertion order on campaigns, responses and actions (ties between rows written in the same second; DuckDB's
-``rowid`` has no PostgreSQL equivalent), and ``data_version_seq``, a counter every committed write
-increments so that caches of the app notice any change, whichever instance wrote it.
+``rowid`` has no PostgreSQL equivalent), and on PostgreSQL ``data_version_seq``, a counter every committed
+write moves on so that the caches of every app instance notice any change, whichever instance wrote it.
 
-The counter is a sequence, incremented *after* each commit (:func:`bump_data_version`): sequences are
-not transactional, so concurrent writers never wait for nor conflict on it (a row updated by every write
-transaction would serialise them all, and make any two DuckDB writers conflict), and a reader that sees the
-new value is sure to see the committed data. A crash between the commit and the increment only delays other
-instances' caches until the next write.
+:func:`data_version` is that change token. On PostgreSQL, a sequence moved on *after* each commit
+(:func:`bump_data_version`): sequences are not transactional, so concurrent writers never wait for nor
+conflict on it (a row updated by every write transaction would serialise them all), and a reader that sees
+the new value is sure to see the committed data; a crash between the commit and the increment only delays
+other instances' caches until the next write. On DuckDB, the file itself: every commit writes its journal,
+so the size and modification times of the file and its journal change (a stat, where one more write per
+commit would cost as much as the write itself: each operation opens the file).
 """
 
 from __future__ import annotations
 
+import os
 from collections.abc import Callable
 
 from observatory import accounts, audit
@@ -155,7 +158,8 @@ def _v2_to_v3(db: UserDatabase, cursor: Cursor) -> None:
         cursor.execute(f"ALTER TABLE {table} ADD COLUMN insertion_order BIGINT DEFAULT nextval('insertion_order_seq')")
     _run(db, cursor, accounts.SCHEMA)
     audit.create_schema(db, cursor)
-    cursor.execute("CREATE SEQUENCE IF NOT EXISTS data_version_seq")
+    if db.backend == POSTGRESQL:
+        cursor.execute("CREATE SEQUENCE IF NOT EXISTS data_version_seq")
 
 
 # from_version -> (to_version, step); each step runs in the store's opening transaction.
@@ -225,16 +229,21 @@ def can_write(db: UserDatabase, cursor: Cursor) -> bool:
 
 
 def bump_data_version(db: UserDatabase) -> None:
-    """After a committed write: the change counter moves on (see the module docstring)."""
-    db.write(lambda cursor: cursor.execute("SELECT nextval('data_version_seq') AS version"))
+    """After a committed write: the change token moves on (see the module docstring; nothing to do on DuckDB)."""
+    if db.backend == POSTGRESQL:
+        db.write(lambda cursor: cursor.execute("SELECT nextval('data_version_seq') AS version"))
 
 
 def data_version(db: UserDatabase) -> int:
-    """The change counter: it has moved on since any committed write of the stores (0: never written)."""
+    """A token that changes with every committed write of user data, by any instance or process."""
     if db.backend == POSTGRESQL:
         rows = db.read("SELECT CASE WHEN is_called THEN last_value ELSE 0 END AS version FROM data_version_seq")
-    else:
-        rows = db.read("SELECT coalesce(last_value, 0) AS version FROM duckdb_sequences() "
-                       "WHERE sequence_name = 'data_version_seq' AND database_name = current_database() "
-                       "AND schema_name = current_schema()")
-    return int(rows[0]["version"])
+        return int(rows[0]["version"])
+    token: list[int] = []
+    for name in (db.location.target, db.location.target + ".wal"):
+        try:
+            stat = os.stat(name)
+            token += [stat.st_size, stat.st_mtime_ns]
+        except FileNotFoundError:
+            token += [0, 0]
+    return hash(tuple(token))

@@ -497,7 +497,7 @@ def auto_evaluation_peers(user_path: str, group: _peers.PeerGroup, scoring_versi
 # database path, register with its reference date and région, CPTS id. The register's snapshot, units
 # and indicator frames are the « Couverture » caches above (one copy in memory for both pages). Reads
 # of the assessments store are keyed by the user-data location plus a token that changes whenever user data
-# is written, by this instance or another (the store's change counter, read once per run), so a new
+# is written, by this instance or another (the store's change token, read once per run), so a new
 # submission shows at once and unchanged data is never re-read. The store handle, the peer profiles and the loading of
 # the demo assessments are those of the « Auto-évaluation » section above.
 
@@ -582,7 +582,8 @@ def fresh_map(m: folium.Map) -> folium.Map:
 
 def user_db_token(user_path: str) -> tuple[int, ...]:
     """Changes whenever user data is written (any instance, any process): part of the cache keys below. One
-    small query (the store's change counter), so a page reads it once per run and passes it down. When the
+    cheap read (the store's change token: a stat of the DuckDB file, one small query on PostgreSQL), so a page
+    reads it once per run and passes it down. When the
     store cannot be read, a token never seen before: nothing is served from the caches, and the reads that
     follow report the store's problem (``errors.user_data``)."""
     try:
