@@ -1,10 +1,12 @@
 """Storage of collective self-assessments: identities, campaigns, individual responses, the consensus and
-the improvement plan, in the user-data file of :class:`observatory.assessments.AssessmentStore` (schema v2).
+the improvement plan, in the user-data database of :class:`observatory.assessments.AssessmentStore` (a DuckDB
+file or PostgreSQL; tables of :mod:`observatory.user_schema`).
 
 One interface for pages and exports (no SQL anywhere else), built on the assessments store's own
 transactions: every write is one transaction, retried like the store's, and the consensus becomes the
 CPTS's submitted assessment in the same transaction that closes the campaign. Drafts of responses, the
-consensus and actions use optimistic concurrency (the caller passes the revision it loaded).
+consensus and actions use optimistic concurrency (the caller passes the revision it loaded), checked again by
+the ``UPDATE`` itself so that two sessions or instances that read the same revision cannot both win.
 
 Every text a person enters (names, titles, owners, means) passes :func:`observatory.campaigns.clean_text`
 here, the single gate, and is refused with a French message naming the field.
@@ -17,8 +19,6 @@ import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
-
-import duckdb
 
 from observatory.assessments import (
     Assessment,
@@ -40,6 +40,7 @@ from observatory.campaigns import (
 )
 from observatory.instrument import Instrument, ScoringModel, latest_scoring_version, load_instrument, load_scoring_model
 from observatory.scoring import score_assessment
+from observatory.userdb import Cursor, DuplicateKey
 
 _IDENTITY_COLUMNS = ("identity_id", "cpts_id", "display_name", "profession", "cpts_role", "account_id", "created_at", "is_demo")
 _CAMPAIGN_COLUMNS = ("campaign_id", "cpts_id", "cpts_name", "register_id", "title", "status", "instrument_version",
@@ -56,8 +57,8 @@ def _select(table: str, columns: Sequence[str]) -> str:
     return f"SELECT {', '.join(columns)} FROM {table}"
 
 
-def _insert(con: duckdb.DuckDBPyConnection, table: str, columns: Sequence[str], record: Mapping[str, Any]) -> None:
-    con.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
+def _insert(cursor: Cursor, table: str, columns: Sequence[str], record: Mapping[str, Any]) -> None:
+    cursor.execute(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({', '.join('?' for _ in columns)})",
                 [record[c] for c in columns])
 
 
@@ -79,10 +80,13 @@ def _action(row: Mapping[str, Any]) -> Action:
     return Action(**{k: row[k] for k in _ACTION_COLUMNS})
 
 
-def _rows(con: duckdb.DuckDBPyConnection, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-    cur = con.execute(sql, list(params))
-    names = [d[0] for d in cur.description]
-    return [dict(zip(names, r, strict=True)) for r in cur.fetchall()]
+def _rows(cursor: Cursor, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+    return cursor.execute(sql, params)
+
+
+def _stale(what: str) -> ConcurrentEditError:
+    """The row changed between this transaction's read and its write (another session or instance)."""
+    return ConcurrentEditError(f"{what} vient d'être modifié(e) par une autre session : rechargez la page.", None, None, None)
 
 
 class CampaignStore:
@@ -106,7 +110,7 @@ class CampaignStore:
         if cpts_role not in self.rules.roles:
             raise CampaignInputError(f"Rôle « {cpts_role} » inconnu : choisissez-le dans la liste.")
         identity = Identity(f"id-{uuid.uuid4().hex[:16]}", cpts_id, name, profession, cpts_role, None, self._now(), is_demo)
-        self.base._write(lambda con: _insert(con, "identities", _IDENTITY_COLUMNS, identity.__dict__))
+        self.base._write(lambda cursor: _insert(cursor, "identities", _IDENTITY_COLUMNS, identity.__dict__))
         return identity
 
     def identities(self, cpts_id: str) -> list[Identity]:
@@ -135,9 +139,9 @@ class CampaignStore:
         campaign = Campaign(f"camp-{uuid.uuid4().hex[:16]}", cpts_id, cpts_name, register_id, clean_title, "open", version,
                             coordinator.identity_id, now, None, None, 0, None, now, is_demo)
 
-        def operation(con: duckdb.DuckDBPyConnection) -> Campaign:
+        def operation(cursor: Cursor) -> Campaign:
             record = {**campaign.__dict__, "consensus_json": None}
-            _insert(con, "campaigns", _CAMPAIGN_COLUMNS, record)
+            _insert(cursor, "campaigns", _CAMPAIGN_COLUMNS, record)
             return campaign
 
         return self.base._write(operation)
@@ -145,7 +149,7 @@ class CampaignStore:
     def campaigns(self, cpts_id: str) -> list[Campaign]:
         """Campaigns of a CPTS, the most recent first."""
         return [_campaign(r) for r in self.base._read(
-            _select("campaigns", _CAMPAIGN_COLUMNS) + " WHERE cpts_id = ? ORDER BY opened_at DESC, rowid DESC", [cpts_id])]
+            _select("campaigns", _CAMPAIGN_COLUMNS) + " WHERE cpts_id = ? ORDER BY opened_at DESC, insertion_order DESC", [cpts_id])]
 
     def campaign(self, campaign_id: str) -> Campaign | None:
         rows = self.base._read(_select("campaigns", _CAMPAIGN_COLUMNS) + " WHERE campaign_id = ?", [campaign_id])
@@ -154,7 +158,7 @@ class CampaignStore:
     def all_campaigns(self, include_demo: bool = True) -> list[Campaign]:
         where = "" if include_demo else " WHERE NOT is_demo"
         return [_campaign(r) for r in self.base._read(_select("campaigns", _CAMPAIGN_COLUMNS) + where
-                                                      + " ORDER BY opened_at, rowid")]
+                                                      + " ORDER BY opened_at, insertion_order")]
 
     # -- responses ----------------------------------------------------------------------------------
 
@@ -165,20 +169,23 @@ class CampaignStore:
         answers_json = json.dumps(dict(answers), ensure_ascii=False)
         response_id = f"{campaign_id}|{identity_id}"
 
-        def operation(con: duckdb.DuckDBPyConnection) -> Response:
-            campaign = self._campaign_row(con, campaign_id)
+        def operation(cursor: Cursor) -> Response:
+            campaign = self._campaign_row(cursor, campaign_id)
             if campaign["status"] != "open":
                 raise AssessmentStoreError(f"La campagne « {campaign['title']} » est close : ses réponses ne changent plus.")
-            member = _rows(con, "SELECT cpts_id FROM identities WHERE identity_id = ?", [identity_id])
+            member = _rows(cursor, "SELECT cpts_id FROM identities WHERE identity_id = ?", [identity_id])
             if not member or member[0]["cpts_id"] != campaign["cpts_id"]:
                 raise CampaignInputError("Ce répondant n'est pas enregistré comme membre de cette CPTS.")
             now = self._now()
-            current = _rows(con, _select("campaign_responses", _RESPONSE_COLUMNS) + " WHERE response_id = ?", [response_id])
+            current = _rows(cursor, _select("campaign_responses", _RESPONSE_COLUMNS) + " WHERE response_id = ?", [response_id])
             if not current:
                 record = {"response_id": response_id, "campaign_id": campaign_id, "identity_id": identity_id,
                           "answers_json": answers_json, "status": "submitted" if submit else "draft", "revision": 1,
                           "updated_at": now, "submitted_at": now if submit else None}
-                _insert(con, "campaign_responses", _RESPONSE_COLUMNS, record)
+                try:
+                    _insert(cursor, "campaign_responses", _RESPONSE_COLUMNS, record)
+                except DuplicateKey as exc:  # a first save from another session since the read above
+                    raise _stale("Ces réponses") from exc
                 return _response(record)
             row = current[0]
             if row["revision"] != (expected_revision or 0) and not force:
@@ -187,9 +194,11 @@ class CampaignStore:
                     f"(révision {row['revision']}) : rechargez-les avant de les modifier.", row["revision"], None, row["updated_at"])
             status = "submitted" if submit or row["status"] == "submitted" else "draft"
             submitted_at = row["submitted_at"] or (now if submit else None)
-            con.execute("UPDATE campaign_responses SET answers_json = ?, status = ?, revision = ?, updated_at = ?, "
-                        "submitted_at = ? WHERE response_id = ?",
-                        [answers_json, status, row["revision"] + 1, now, submitted_at, response_id])
+            changed = _rows(cursor, "UPDATE campaign_responses SET answers_json = ?, status = ?, revision = ?, updated_at = ?, "
+                            "submitted_at = ? WHERE response_id = ? AND revision = ? RETURNING response_id",
+                            [answers_json, status, row["revision"] + 1, now, submitted_at, response_id, row["revision"]])
+            if not changed:
+                raise _stale("Ces réponses")
             return _response({**row, "answers_json": answers_json, "status": status, "revision": row["revision"] + 1,
                               "updated_at": now, "submitted_at": submitted_at})
 
@@ -198,7 +207,7 @@ class CampaignStore:
     def responses(self, campaign_id: str, submitted_only: bool = False) -> list[Response]:
         where = " AND status = 'submitted'" if submitted_only else ""
         return [_response(r) for r in self.base._read(
-            _select("campaign_responses", _RESPONSE_COLUMNS) + f" WHERE campaign_id = ?{where} ORDER BY submitted_at, rowid",
+            _select("campaign_responses", _RESPONSE_COLUMNS) + f" WHERE campaign_id = ?{where} ORDER BY submitted_at, insertion_order",
             [campaign_id])]
 
     def response(self, campaign_id: str, identity_id: str) -> Response | None:
@@ -209,8 +218,8 @@ class CampaignStore:
     # -- consensus ----------------------------------------------------------------------------------
 
     @staticmethod
-    def _campaign_row(con: duckdb.DuckDBPyConnection, campaign_id: str) -> dict[str, Any]:
-        rows = _rows(con, _select("campaigns", _CAMPAIGN_COLUMNS) + " WHERE campaign_id = ?", [campaign_id])
+    def _campaign_row(cursor: Cursor, campaign_id: str) -> dict[str, Any]:
+        rows = _rows(cursor, _select("campaigns", _CAMPAIGN_COLUMNS) + " WHERE campaign_id = ?", [campaign_id])
         if not rows:
             raise AssessmentStoreError(f"Campagne {campaign_id} introuvable.")
         return rows[0]
@@ -218,8 +227,8 @@ class CampaignStore:
     def save_consensus(self, campaign_id: str, answers: Mapping[str, Any], expected_revision: int, *,
                        force: bool = False) -> Campaign:
         """Save the agreed answers being set (not yet submitted)."""
-        def operation(con: duckdb.DuckDBPyConnection) -> Campaign:
-            row = self._campaign_row(con, campaign_id)
+        def operation(cursor: Cursor) -> Campaign:
+            row = self._campaign_row(cursor, campaign_id)
             if row["status"] != "open":
                 raise AssessmentStoreError(f"La campagne « {row['title']} » est close : son consensus est figé.")
             if row["consensus_revision"] != expected_revision and not force:
@@ -228,8 +237,11 @@ class CampaignStore:
                     f"(révision {row['consensus_revision']}) : rechargez-le.", row["consensus_revision"], None, row["updated_at"])
             now = self._now()
             consensus_json = json.dumps(dict(answers), ensure_ascii=False)
-            con.execute("UPDATE campaigns SET consensus_json = ?, consensus_revision = ?, updated_at = ? WHERE campaign_id = ?",
-                        [consensus_json, row["consensus_revision"] + 1, now, campaign_id])
+            changed = _rows(cursor, "UPDATE campaigns SET consensus_json = ?, consensus_revision = ?, updated_at = ? "
+                            "WHERE campaign_id = ? AND status = 'open' AND consensus_revision = ? RETURNING campaign_id",
+                            [consensus_json, row["consensus_revision"] + 1, now, campaign_id, row["consensus_revision"]])
+            if not changed:
+                raise _stale("Le consensus")
             return _campaign({**row, "consensus_json": consensus_json, "consensus_revision": row["consensus_revision"] + 1,
                               "updated_at": now})
 
@@ -243,8 +255,8 @@ class CampaignStore:
         mdl = model or load_scoring_model(latest_scoring_version())
         inst = instrument or load_instrument(mdl.instrument_version)
 
-        def operation(con: duckdb.DuckDBPyConnection) -> Assessment:
-            row = self._campaign_row(con, campaign_id)
+        def operation(cursor: Cursor) -> Assessment:
+            row = self._campaign_row(cursor, campaign_id)
             if row["status"] != "open":
                 raise AssessmentStoreError(f"La campagne « {row['title']} » est déjà close.")
             if row["consensus_revision"] != expected_revision:
@@ -254,7 +266,7 @@ class CampaignStore:
             if not inst.accepts_answers_of(row["instrument_version"]):
                 raise AssessmentStoreError(f"La campagne utilise le questionnaire v{row['instrument_version']}, incompatible "
                                            f"avec le modèle de notation v{mdl.version}.")
-            submitted = _rows(con, "SELECT count(*) AS n FROM campaign_responses WHERE campaign_id = ? AND status = 'submitted'",
+            submitted = _rows(cursor, "SELECT count(*) AS n FROM campaign_responses WHERE campaign_id = ? AND status = 'submitted'",
                               [campaign_id])[0]["n"]
             if submitted == 0:
                 raise AssessmentStoreError("Aucune réponse individuelle soumise : le consensus n'a rien sur quoi s'appuyer.")
@@ -269,11 +281,16 @@ class CampaignStore:
                 "scores_json": json.dumps(result.to_dict(), ensure_ascii=False), "overall_score": result.overall,
                 "maturity_level_id": result.maturity_level_id, "created_at": row["opened_at"], "updated_at": when,
                 "submitted_at": when, "revision": 1, "author": who, "is_demo": bool(row["is_demo"]), "campaign_id": campaign_id,
+                "shared_with_ars": False,
             }
-            _insert_assessment_row(con, record)
-            con.execute("UPDATE campaigns SET status = 'closed', closed_at = ?, consensus_json = ?, consensus_revision = ?, "
-                        "assessment_id = ?, updated_at = ? WHERE campaign_id = ?",
-                        [when, record["answers_json"], row["consensus_revision"] + 1, assessment_id, when, campaign_id])
+            _insert_assessment_row(cursor, record)
+            closed = _rows(cursor, "UPDATE campaigns SET status = 'closed', closed_at = ?, consensus_json = ?, "
+                           "consensus_revision = ?, assessment_id = ?, updated_at = ? "
+                           "WHERE campaign_id = ? AND status = 'open' AND consensus_revision = ? RETURNING campaign_id",
+                           [when, record["answers_json"], row["consensus_revision"] + 1, assessment_id, when, campaign_id,
+                            row["consensus_revision"]])
+            if not closed:  # closed or changed by another session since the read above: nothing is kept
+                raise _stale("Le consensus")
             return _assessment_from_row(record)
 
         return self.base._write(operation)
@@ -298,15 +315,15 @@ class CampaignStore:
         now = self._now()
         action = Action(f"act-{uuid.uuid4().hex[:16]}", cpts_id, campaign_id, subdimension_id, question_id, origin,
                         fields["title"], fields["owner"], due_date, fields["means"], status, now, now, 1, is_demo)
-        self.base._write(lambda con: _insert(con, "improvement_actions", _ACTION_COLUMNS, action.__dict__))
+        self.base._write(lambda cursor: _insert(cursor, "improvement_actions", _ACTION_COLUMNS, action.__dict__))
         return action
 
     def update_action(self, action_id: str, expected_revision: int, *, title: str, owner: str, due_date: date | None,
                       means: str | None, status: str) -> Action:
         fields = self._clean_action(title, owner, means, status, due_date)
 
-        def operation(con: duckdb.DuckDBPyConnection) -> Action:
-            rows = _rows(con, _select("improvement_actions", _ACTION_COLUMNS) + " WHERE action_id = ?", [action_id])
+        def operation(cursor: Cursor) -> Action:
+            rows = _rows(cursor, _select("improvement_actions", _ACTION_COLUMNS) + " WHERE action_id = ?", [action_id])
             if not rows:
                 raise AssessmentStoreError("Action introuvable (supprimée par une autre session ?).")
             row = rows[0]
@@ -314,19 +331,26 @@ class CampaignStore:
                 raise ConcurrentEditError(f"L'action « {row['title']} » a été modifiée depuis une autre session : rechargez-la.",
                                           row["revision"], None, row["updated_at"])
             now = self._now()
-            con.execute("UPDATE improvement_actions SET title = ?, owner = ?, due_date = ?, means = ?, status = ?, "
-                        "updated_at = ?, revision = ? WHERE action_id = ?",
-                        [fields["title"], fields["owner"], due_date, fields["means"], status, now, row["revision"] + 1, action_id])
+            changed = _rows(cursor, "UPDATE improvement_actions SET title = ?, owner = ?, due_date = ?, means = ?, status = ?, "
+                            "updated_at = ?, revision = ? WHERE action_id = ? AND revision = ? RETURNING action_id",
+                            [fields["title"], fields["owner"], due_date, fields["means"], status, now, row["revision"] + 1,
+                             action_id, row["revision"]])
+            if not changed:
+                raise _stale(f"L'action « {row['title']} »")
             return _action({**row, **fields, "updated_at": now, "revision": row["revision"] + 1})
 
         return self.base._write(operation)
+
+    def action(self, action_id: str) -> Action | None:
+        rows = self.base._read(_select("improvement_actions", _ACTION_COLUMNS) + " WHERE action_id = ?", [action_id])
+        return _action(rows[0]) if rows else None
 
     def actions(self, cpts_id: str, campaign_id: str | None = None) -> list[Action]:
         where, params = " WHERE cpts_id = ?", [cpts_id]
         if campaign_id is not None:
             where, params = where + " AND campaign_id = ?", [cpts_id, campaign_id]
         return [_action(r) for r in self.base._read(_select("improvement_actions", _ACTION_COLUMNS) + where
-                                                    + " ORDER BY created_at, rowid", params)]
+                                                    + " ORDER BY created_at, insertion_order", params)]
 
     # -- demo ---------------------------------------------------------------------------------------
 
@@ -344,21 +368,21 @@ class CampaignStore:
                 a["is_demo"] for a in assessments) or not all(a.is_demo for a in actions):
             raise AssessmentStoreError("Seules des données de démonstration peuvent être remplacées ainsi.")
 
-        def operation(con: duckdb.DuckDBPyConnection) -> int:
-            con.execute("DELETE FROM campaign_responses WHERE campaign_id IN (SELECT campaign_id FROM campaigns WHERE is_demo)")
-            con.execute("DELETE FROM assessments WHERE is_demo AND campaign_id IS NOT NULL")
+        def operation(cursor: Cursor) -> int:
+            cursor.execute("DELETE FROM campaign_responses WHERE campaign_id IN (SELECT campaign_id FROM campaigns WHERE is_demo)")
+            cursor.execute("DELETE FROM assessments WHERE is_demo AND campaign_id IS NOT NULL")
             for table in ("campaigns", "identities", "improvement_actions"):
-                con.execute(f"DELETE FROM {table} WHERE is_demo")
+                cursor.execute(f"DELETE FROM {table} WHERE is_demo")
             for i in identities:
-                _insert(con, "identities", _IDENTITY_COLUMNS, i.__dict__)
+                _insert(cursor, "identities", _IDENTITY_COLUMNS, i.__dict__)
             for c in campaigns:
-                _insert(con, "campaigns", _CAMPAIGN_COLUMNS, c)
+                _insert(cursor, "campaigns", _CAMPAIGN_COLUMNS, c)
             for r in responses:
-                _insert(con, "campaign_responses", _RESPONSE_COLUMNS, {**r.__dict__, "answers_json": json.dumps(r.answers, ensure_ascii=False)})
+                _insert(cursor, "campaign_responses", _RESPONSE_COLUMNS, {**r.__dict__, "answers_json": json.dumps(r.answers, ensure_ascii=False)})
             for a in actions:
-                _insert(con, "improvement_actions", _ACTION_COLUMNS, a.__dict__)
+                _insert(cursor, "improvement_actions", _ACTION_COLUMNS, a.__dict__)
             for a in assessments:
-                _insert_assessment_row(con, a)
+                _insert_assessment_row(cursor, a)
             return len(campaigns)
 
         return self.base._write(operation)

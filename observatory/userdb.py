@@ -54,6 +54,12 @@ class DuplicateKey(UserDataError):
     """An insert collided with an existing primary or unique key."""
 
 
+class _DeadPooledConnection(UserDataError):
+    """An idle PostgreSQL connection of the pool was found dead on first use, before any commit (the server
+    restarted, an administrator or a proxy ended idle sessions): nothing was done, the operation can be re-run
+    on a new connection. Never leaves this module."""
+
+
 class Cursor(Protocol):
     def execute(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]: ...
 
@@ -169,20 +175,21 @@ class UserDatabase:
         raise AssertionError("unreachable")
 
     def _pg_acquire(self):
+        """(connection, whether it comes from the idle pool)."""
         import psycopg
 
         with self._idle_lock:
             while self._idle:
                 con = self._idle.pop()
                 if not con.closed and not con.broken:
-                    return con
+                    return con, True
         try:
             con = psycopg.connect(self.location.target, connect_timeout=10, autocommit=False)
         except psycopg.Error as exc:
             raise self.unavailable(exc) from exc
         if self.read_only:
             con.read_only = True
-        return con
+        return con, False
 
     def _pg_release(self, con) -> None:
         if con.closed or con.broken:
@@ -204,9 +211,22 @@ class UserDatabase:
                 with _DUCKDB_OPEN_CLOSE:
                     con.close()
         else:
-            con = self._pg_acquire()
+            import psycopg
+
+            con, pooled = self._pg_acquire()
+            committing = False
+
+            def commit() -> None:
+                nonlocal committing
+                committing = True  # from here a lost connection leaves the outcome unknown: never re-run
+                con.commit()
+
             try:
-                yield _PgCursor(con), con.commit, con.rollback
+                yield _PgCursor(con), commit, con.rollback
+            except psycopg.OperationalError as exc:
+                if pooled and con.broken and not committing:
+                    raise _DeadPooledConnection(str(exc)) from exc
+                raise
             finally:
                 self._pg_release(con)
 
@@ -231,11 +251,23 @@ class UserDatabase:
 
     # -- operations --------------------------------------------------------------------------------------
 
+    def _fresh_after_dead_pool(self, attempt: Callable[[], Any]) -> Any:
+        """``attempt()``; if a pooled connection turned out dead, the others died the same way: drop them all
+        and attempt once more on a new connection (which reports the server's true state)."""
+        try:
+            return attempt()
+        except _DeadPooledConnection:
+            self.close()
+            return attempt()
+
     def write(self, operation: Callable[[Cursor], Any]) -> Any:
         """Run ``operation(cursor)`` in one transaction and commit; re-run it (checks included) when a
         concurrent writer aborted the transaction. Storage failures become :class:`UserDataUnavailable`."""
         if self.read_only:
             raise self.unavailable(PermissionError("read-only file system"))
+        return self._fresh_after_dead_pool(lambda: self._write_attempts(operation))
+
+    def _write_attempts(self, operation: Callable[[Cursor], Any]) -> Any:
         for delay in (*_RETRY_DELAYS_S, None):
             try:
                 with self._session() as (cursor, commit, rollback):
@@ -263,6 +295,9 @@ class UserDatabase:
         raise AssertionError("unreachable")
 
     def read(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return self._fresh_after_dead_pool(lambda: self._read_once(sql, params))
+
+    def _read_once(self, sql: str, params: Sequence[Any]) -> list[dict[str, Any]]:
         try:
             with self._session() as (cursor, commit, rollback):
                 try:

@@ -14,7 +14,9 @@ from observatory import config
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_paths(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("observatoire-env")
-    saved = {k: os.environ.get(k) for k in (config.ENV_DB, config.ENV_USER_DB, config.ENV_CACHE_DIR, "OBSERVATOIRE_IMPORTS_DIR")}
+    saved = {k: os.environ.get(k) for k in (config.ENV_DB, config.ENV_USER_DB, config.ENV_CACHE_DIR, "OBSERVATOIRE_IMPORTS_DIR",
+                                            config.ENV_USER_DATABASE_URL)}
+    os.environ.pop(config.ENV_USER_DATABASE_URL, None)  # never a deployment's server: tests choose their backend
     os.environ[config.ENV_DB] = str(root / "absent-observatoire.duckdb")
     os.environ[config.ENV_USER_DB] = str(root / "evaluations.duckdb")
     os.environ[config.ENV_CACHE_DIR] = str(root / "raw-cache")
@@ -111,6 +113,12 @@ def fresh_postgres_schema(url: str) -> str:
     with psycopg.connect(url, autocommit=True) as con:
         con.execute(f"CREATE SCHEMA {schema}")  # a generated identifier, not user input
     return f"{url}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture()
+def pg_location(postgres_url) -> str:
+    """A fresh PostgreSQL schema (for the tests that only make sense on a server: concurrency, roles)."""
+    return fresh_postgres_schema(postgres_url)
 
 
 @pytest.fixture(params=["duckdb", "postgresql"])

@@ -15,9 +15,11 @@ import socket
 import subprocess
 import tempfile
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit, urlunsplit
 
 
 class PostgresUnavailable(RuntimeError):
@@ -78,3 +80,28 @@ def postgres_server(database: str = "observatoire") -> Iterator[str]:
                                         "stop"]), capture_output=True, timeout=60)
         time.sleep(0.1)
         shutil.rmtree(root, ignore_errors=True)
+
+
+def unreachable_url() -> str:
+    """A PostgreSQL URL where nothing listens (a free port of the loopback)."""
+    return f"postgresql://observatoire@127.0.0.1:{_free_port()}/observatoire"
+
+
+def role_url(location: str, grants: tuple[str, ...]) -> str:
+    """The same database and schema as ``location`` (a URL of ``tests.conftest.fresh_postgres_schema``), reached
+    as a new login role given only ``grants`` (``{schema}`` and ``{role}`` filled in)."""
+    import psycopg
+
+    parts = urlsplit(location)
+    schema = parse_qs(parts.query)["options"][0].split("=", 1)[1]
+    role = f"r_{uuid.uuid4().hex[:10]}"
+    with psycopg.connect(location, autocommit=True) as con:
+        con.execute(f"CREATE ROLE {role} LOGIN")  # generated identifiers, not user input
+        for grant in grants:
+            con.execute(grant.format(schema=schema, role=role))
+    return urlunsplit(parts._replace(netloc=parts.netloc.replace("observatoire@", f"{role}@")))
+
+
+# What a read-only role is given: read the tables and the change counter of a schema.
+READ_GRANTS = ("GRANT USAGE ON SCHEMA {schema} TO {role}", "GRANT SELECT ON ALL TABLES IN SCHEMA {schema} TO {role}",
+               "GRANT SELECT ON ALL SEQUENCES IN SCHEMA {schema} TO {role}")

@@ -32,7 +32,7 @@ def full_answers(seed_id: str, when: dt.date) -> dict:
     return dict(records[-1]["answers"])
 
 
-def submit_assessment(user_db: Path, cpts_id: str, cpts_name: str, register_id: str, when: dt.datetime,
+def submit_assessment(user_db: Path | str, cpts_id: str, cpts_name: str, register_id: str, when: dt.datetime,
                       answers: dict | None = None, is_demo: bool = False) -> Assessment:
     """A draft saved then submitted through the store, as the Auto-évaluation page does."""
     store = AssessmentStore(user_db)

@@ -28,8 +28,9 @@ HOSTILE = "=HYPERLINK(\"http://evil\",\"clic\")"
 
 
 @pytest.fixture()
-def campaign(tmp_path):
-    store = CampaignStore(AssessmentStore(tmp_path / "e.duckdb", clock=Clock()))
+def campaign(user_location):
+    """A campaign with hostile text, written to and read back from each backend (DuckDB file, PostgreSQL)."""
+    store = CampaignStore(AssessmentStore(user_location, clock=Clock()))
     coord = store.add_identity("c1", "Claire <b>Coord</b>", "coordinateur", "coordination")
     doc = store.add_identity("c1", "+Dr Martin", "medecin", "adherent")
     nurse = store.add_identity("c1", "Inès", "infirmier", "bureau")

@@ -21,8 +21,11 @@ RULES = cp.load_campaign_rules()
 
 
 @pytest.fixture()
-def store(tmp_path):
-    return CampaignStore(AssessmentStore(tmp_path / "e.duckdb", clock=Clock()))
+def store(user_location):
+    """The campaign store on a DuckDB file, then on PostgreSQL (the same tests on both backends)."""
+    store = CampaignStore(AssessmentStore(user_location, clock=Clock()))
+    yield store
+    store.base.db.close()
 
 
 def person(identity_id: str, profession: str, role: str = "adherent") -> cp.Identity:
@@ -200,7 +203,8 @@ def test_plan_round_trip_and_follow_up(store):
     assert (updated.owner, updated.status, updated.revision, updated.due_date) == ("Inès", "fait", 2, None)
     with pytest.raises(ConcurrentEditError):
         store.update_action(action.action_id, 1, title="x", owner="y", due_date=None, means=None, status="fait")
-    assert store.actions("c1") == [updated]
+    assert store.actions("c1") == [updated] and store.action(action.action_id) == updated
+    assert store.action("act-inconnue") is None
 
     before = score_assessment(INSTRUMENT, MODEL, {"Q21": ["q21_aucun"], "Q22": "q22_non", "Q23": "q23_aucun"}, strict=False)
     after = score_assessment(INSTRUMENT, MODEL, {"Q21": ["q21_site"], "Q22": "q22_oui", "Q23": "q23_hds"}, strict=False)
@@ -223,7 +227,24 @@ def test_suggested_actions_weakest_then_split_items():
                                            if d.origin == "faible"}
 
 
-def test_demo_campaigns_are_deterministic_labelled_and_idempotent(tmp_path):
+def test_rows_written_in_the_same_second_keep_their_insertion_order(user_location):
+    same_second = datetime(2026, 3, 1, 10, 0)
+    store = CampaignStore(AssessmentStore(user_location, clock=lambda: same_second))
+    coord, doc, nurse = _team(store)
+    opened = [store.open_campaign("c1", title, coord) for title in ("Z", "A", "M")]
+    assert [c.title for c in store.all_campaigns()] == ["Z", "A", "M"]
+    assert [c.title for c in store.campaigns("c1")] == ["M", "A", "Z"]  # the most recent first
+    for who in (nurse, doc, coord):
+        store.save_response(opened[0].campaign_id, who.identity_id, {"Q2": "q2_fonctionnement"}, None, submit=True)
+    assert [r.identity_id for r in store.responses(opened[0].campaign_id)] == [nurse.identity_id, doc.identity_id,
+                                                                             coord.identity_id]
+    titles = ["Zut", "Ah", "Mm"]
+    for title in titles:
+        store.add_action("c1", "prevention", title, "Inès")
+    assert [a.title for a in store.actions("c1")] == titles
+
+
+def test_demo_campaigns_are_deterministic_labelled_and_idempotent(user_location):
     import pandas as pd
 
     from observatory.demo_assessments import load_demo_into_store
@@ -233,7 +254,7 @@ def test_demo_campaigns_are_deterministic_labelled_and_idempotent(tmp_path):
                               "letter_of_intent_date": date(2019, 9, 1), "health_project_date": date(2020, 6, 1),
                               "aci_date": date(2021, 1, 1), "population_count": 50_000, "size_class": 2, "commune_count": 4,
                               "stage_code": "aci"} for i in range(4)])
-    base = AssessmentStore(tmp_path / "e.duckdb", clock=Clock())
+    base = AssessmentStore(user_location, clock=Clock())
     load_demo_into_store(base, register, date(2024, 3, 31))
     store = CampaignStore(base)
     first = generate_demo_campaigns(store, register, date(2024, 3, 31))

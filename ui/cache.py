@@ -391,24 +391,53 @@ def couverture_indicator_map(
 
 
 # --- auto-evaluation ---
-# Caches of the « Auto-évaluation » and « Méthode » pages. The assessments store (user database, its own
-# file) is a cache_resource per path: it holds no connection, only the path and its schema check. Demo
+# Caches of the « Auto-évaluation » and « Méthode » pages. The assessments store (the user-data database: a
+# DuckDB file of its own by default, or PostgreSQL) is a cache_resource per location: it holds no DuckDB
+# connection (PostgreSQL: a few idle pooled ones), only the location and its schema check. Demo
 # assessments are loaded once per (user database, analytical database, register, date): a cache_resource
 # used for its side effect, idempotent anyway (observatory.demo_assessments.ensure_demo_in_store).
+
+import time as _time  # noqa: E402
 
 from observatory import coverage as _ae_coverage  # noqa: E402
 from observatory import peers as _peers  # noqa: E402
 from observatory.assessments import AssessmentStore as _AssessmentStore  # noqa: E402
+from observatory.assessments import StoreUnavailableError as _StoreUnavailableError  # noqa: E402
 from observatory.demo_assessments import ensure_demo_in_store as _ensure_demo_in_store  # noqa: E402
 
 
 def user_db_path() -> str:
-    return str(config.user_database_path())
+    """Where user data lives: the DuckDB file (default) or the PostgreSQL URL (``config.user_data_location``).
+    A cache key only: never shown (a URL may hold a password)."""
+    return config.user_data_location()
 
 
 @st.cache_resource(show_spinner=False)
-def _assessment_store(user_path: str) -> _AssessmentStore:
+def _open_assessment_store(user_path: str) -> _AssessmentStore:
     return _AssessmentStore(user_path)
+
+
+_STORE_RETRY_AFTER_S = 5.0
+
+
+@st.cache_resource(show_spinner=False)
+def _store_failures() -> dict[str, tuple[float, _StoreUnavailableError]]:
+    """location -> (when, why) of the last failed opening, for every session (cleared with the caches)."""
+    return {}
+
+
+def _assessment_store(user_path: str) -> _AssessmentStore:
+    """The store, or its problem. Opening a locked file waits a few seconds, an unreachable server up to its
+    timeout: a failed opening is remembered for a few seconds, so a page's reads report it at once instead
+    of each waiting again (caches never keep a failure)."""
+    failed = _store_failures().get(user_path)
+    if failed is not None and _time.monotonic() - failed[0] < _STORE_RETRY_AFTER_S:
+        raise _StoreUnavailableError(failed[1].problem) from failed[1]
+    try:
+        return _open_assessment_store(user_path)
+    except _StoreUnavailableError as exc:
+        _store_failures()[user_path] = (_time.monotonic(), exc)
+        raise
 
 
 def assessment_store() -> _AssessmentStore:
@@ -467,13 +496,12 @@ def auto_evaluation_peers(user_path: str, group: _peers.PeerGroup, scoring_versi
 # Caches of the « Fiche CPTS » (pages/fiche-cpts.py) and « Matrice » (pages/matrice.py) pages. Keys:
 # database path, register with its reference date and région, CPTS id. The register's snapshot, units
 # and indicator frames are the « Couverture » caches above (one copy in memory for both pages). Reads
-# of the assessments store are keyed by the user database path plus a token that changes whenever the
-# file is written (size and modification times of the file and its journal), so a new submission shows
-# at once and an unchanged file is never re-read. The store handle, the peer profiles and the loading of
+# of the assessments store are keyed by the user-data location plus a token that changes whenever user data
+# is written, by this instance or another (the store's change token, read once per run), so a new
+# submission shows at once and unchanged data is never re-read. The store handle, the peer profiles and the loading of
 # the demo assessments are those of the « Auto-évaluation » section above.
 
 import copy as _copy  # noqa: E402
-import os as _os  # noqa: E402
 
 from observatory import assessments as _assessments  # noqa: E402
 from observatory import demo_assessments as _demo_assessments  # noqa: E402
@@ -482,6 +510,7 @@ from observatory import matrix_view as _matrix_view  # noqa: E402
 from observatory import peers as _profile_peers  # noqa: E402
 from observatory import profile as _profile  # noqa: E402
 from observatory import scoring as _scoring  # noqa: E402
+from observatory.userdb import UserDataError as _UserDataError  # noqa: E402
 
 
 @st.cache_data(show_spinner=False, max_entries=256)
@@ -552,15 +581,15 @@ def fresh_map(m: folium.Map) -> folium.Map:
 
 
 def user_db_token(user_path: str) -> tuple[int, ...]:
-    """Changes whenever the assessments file (or its journal) is written: part of the cache keys below."""
-    token: list[int] = []
-    for name in (user_path, user_path + ".wal"):
-        try:
-            stat = _os.stat(name)
-            token += [stat.st_size, stat.st_mtime_ns]
-        except FileNotFoundError:
-            token += [0, 0]
-    return tuple(token)
+    """Changes whenever user data is written (any instance, any process): part of the cache keys below. One
+    cheap read (the store's change token: a stat of the DuckDB file, one small query on PostgreSQL), so a page
+    reads it once per run and passes it down. When the
+    store cannot be read, a token never seen before: nothing is served from the caches, and the reads that
+    follow report the store's problem (``errors.user_data``)."""
+    try:
+        return (_assessment_store(user_path).data_version(),)
+    except _UserDataError:
+        return (-1, _time.monotonic_ns())
 
 
 @st.cache_data(show_spinner=False, max_entries=128)

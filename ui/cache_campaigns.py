@@ -1,7 +1,8 @@
 """Streamlit caches of the model reading (Méthode), the collective self-assessment (Campagnes) and the
 regional synthesis: thin ``st.cache_data`` wrappers keyed by hashable domain values. The user-data store
-is the one of :mod:`ui.cache` (``assessment_store``); reads of it are keyed by the file's write token
-(:func:`ui.cache.user_db_token`), so a write shows at once and an unchanged file is never re-read."""
+is the one of :mod:`ui.cache` (``assessment_store``, at ``config.user_data_location()``: the DuckDB file or
+PostgreSQL); reads of it are keyed by the store's change token (:func:`ui.cache.user_db_token`), so a write
+shows at once, whichever instance made it, and unchanged data is never re-read."""
 
 from __future__ import annotations
 

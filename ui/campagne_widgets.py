@@ -25,7 +25,7 @@ NOTICE_KEY = "campagne_notice"
 
 
 def store_changed(notice: str | None = None) -> None:
-    """After a write: the cached reads are keyed by the file's token, so they refresh; say what happened."""
+    """After a write: the cached reads are keyed by the store's change token, so they refresh; say what happened."""
     if notice:
         st.session_state[NOTICE_KEY] = notice
     st.rerun()
