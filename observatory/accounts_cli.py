@@ -60,11 +60,21 @@ def _password(args) -> str:
     return first
 
 
+def _open() -> ac.Accounts:
+    """The accounts of the user-data store; opening the store creates or migrates the whole user schema."""
+    from observatory.assessments import AssessmentStore
+
+    return ac.Accounts(AssessmentStore(config.user_data_location()).db)
+
+
 def run(args) -> int:
-    db = UserDatabase(config.user_data_location())
-    store = ac.Accounts(db)
     try:
-        store.create_schema()
+        store = _open()
+        db = store.db
+    except UserDataError as exc:
+        print(f"Refusé : {exc}", file=sys.stderr)
+        return 1
+    try:
         if args.command == "users":
             return _users(store, args)
         return _audit(db, args)
@@ -112,9 +122,8 @@ def audit_command(action: str, target: str, outcome: str, detail: str) -> None:
     it. Never fails the command: a log that cannot be written is reported on the terminal."""
     actor = f"ligne de commande ({getpass.getuser()})"
     try:
-        db = UserDatabase(config.user_data_location())
-        store = ac.Accounts(db)
-        store.create_schema()
+        store = _open()
+        db = store.db
         db.write(lambda cursor: audit.append(db, cursor, store.clock(), action, outcome, actor_label=actor,
                                              target=target, detail=detail))
         db.close()

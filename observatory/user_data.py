@@ -58,6 +58,14 @@ class UserData:
         self._reader = reader or Reader(store, campaign_store)
         self._clock = clock or (lambda: datetime.now().replace(microsecond=0))
 
+    @property
+    def read_only(self) -> bool:
+        """The store can be read but not written (file or role without write rights)."""
+        return bool(getattr(self._store, "read_only", False))
+
+    def read_only_error(self):
+        return self._store.read_only_error()
+
     # -- checks ---------------------------------------------------------------------------------------
 
     def facts(self, cpts_id: str) -> access.CptsFacts:

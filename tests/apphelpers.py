@@ -11,11 +11,15 @@ from observatory.config import REPO_ROOT
 APP_PATH = str(REPO_ROOT / "app.py")
 
 
-def run_page(page: str | None = None, query: dict[str, str] | None = None, timeout: float = 90) -> AppTest:
-    """Run ``app.py`` then ``page`` (a path like ``pages/couverture.py``); fail on any exception."""
+def run_page(page: str | None = None, query: dict[str, str] | None = None, timeout: float = 90,
+             token: str | None = None) -> AppTest:
+    """Run ``app.py`` then ``page`` (a path like ``pages/couverture.py``); fail on any exception. ``token``: a
+    session of :func:`sign_in` (the run is logged in, as after the sidebar's login form)."""
     at = AppTest.from_file(APP_PATH, default_timeout=timeout)
     for key, value in (query or {}).items():
         at.query_params[key] = value
+    if token is not None:
+        log_in(at, token)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     if page is not None:
@@ -74,3 +78,26 @@ def fill_questionnaire(at: AppTest, key_of, instrument, answers: dict) -> None:
                 at.text_input(key=key_of(f"{qid}|{role}")).input(text)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
+
+
+TEST_PASSWORD = "mot de passe de test assez long"
+
+
+def sign_in(login: str, role: str, *, regions: tuple[str, ...] = (), cpts_ids: tuple[str, ...] = ()) -> str:
+    """A session token of an account (created on first use) in the user data the app reads (config)."""
+    from observatory import accounts as ac
+    from observatory import config
+    from observatory.assessments import AssessmentStore
+
+    store = ac.Accounts(AssessmentStore(config.user_data_location()).db)
+    if not any(u["login"] == login for u in store.list_users()):
+        store.create_user(login, login.replace(".", " ").title(), TEST_PASSWORD, role, regions=regions,
+                          cpts_ids=cpts_ids)
+    return store.login(login, TEST_PASSWORD).token
+
+
+def log_in(at: AppTest, token: str) -> None:
+    """Make an AppTest session hold ``token``, as the login form does (takes effect at the next run)."""
+    from ui.auth import TOKEN_KEY
+
+    at.session_state[TOKEN_KEY] = token

@@ -14,26 +14,19 @@ import os
 import streamlit as st
 
 from observatory import accounts as ac
-from observatory import config
 from observatory.oidc import OidcConfigError, identity_from_claims, load_mapping
 from observatory.safe_text import markdown_literal
-from observatory.userdb import UserDatabase, UserDataError
-from ui import errors
+from observatory.userdb import UserDataError
+from ui import cache, errors
 
 TOKEN_KEY = "auth_session_token"
 NOTICE_KEY = "auth_notice"
 ENV_OIDC_ROLES = "OBSERVATOIRE_OIDC_ROLES"
 
 
-@st.cache_resource(show_spinner=False)
-def _accounts(location: str) -> ac.Accounts:
-    store = ac.Accounts(UserDatabase(location))
-    store.create_schema()
-    return store
-
-
 def accounts() -> ac.Accounts:
-    return _accounts(config.user_data_location())
+    """Accounts in the user-data store (same database and connection pool; its opening created the schema)."""
+    return ac.Accounts(cache.assessment_store().db)
 
 
 def oidc_provider() -> str | None:

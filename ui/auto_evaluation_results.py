@@ -17,6 +17,7 @@ from observatory.peers import PeerComparison
 from observatory.radar import radar_png
 from observatory.radar_spec import radar_spec
 from observatory.report import assessment_report_html, report_file_name
+from observatory.safe_text import markdown_literal
 from observatory.scoring import Comparison, ScoreResult, compare, weakest_subdimensions
 from observatory.self_assessment import (
     LEVEL_LABELS,
@@ -34,6 +35,7 @@ RADAR_LEVEL_KEY = "auto_evaluation_radar_level"
 SHOW_PREVIOUS_KEY = "auto_evaluation_radar_previous"
 BASELINE_KEY = "auto_evaluation_baseline"
 EXPORT_KEY = "auto_evaluation_export_choice"
+EXPORT_NEXT_KEY = "auto_evaluation_export_next"  # set after a submission: selected at the next drawing
 DRAFT_CHOICE = "en_cours"
 RADAR_SIZE_PX = 500
 ROW_PX = 35  # st.dataframe row height: tables are drawn tall enough to show every row
@@ -128,6 +130,42 @@ def render_comparison(result: ScoreResult, baseline: Assessment, instrument: Ins
     return comparison
 
 
+def render_analysis(result: ScoreResult, baseline: Assessment | None, instrument: Instrument, model: ScoringModel,
+                    scoring_answers: dict) -> None:
+    """Under the questionnaire: the comparison chosen above, the weakest sub-dimensions, what would help most."""
+    if baseline is None:
+        st.info("Aucune évaluation soumise pour cette CPTS : la comparaison apparaîtra après la première soumission.")
+    else:
+        render_comparison(result, baseline, instrument, model)
+    st.subheader("Les trois sous-dimensions les plus faibles")
+    render_weakest(result, instrument)
+    st.subheader("Ce qui ferait progresser votre CPTS")
+    render_improvements(model, scoring_answers)
+
+
+def render_not_allowed(data, choice) -> None:
+    """A CPTS the caller may not answer for: who may, and its history when the caller may see it."""
+    from observatory.access import AccessDenied
+
+    st.subheader(markdown_literal(choice.cpts_name))
+    if not data.caller.is_authenticated:
+        st.info("Pour répondre au questionnaire de cette CPTS, connectez-vous (barre latérale) avec un compte de la "
+                "CPTS. Sans compte, vous pouvez essayer le questionnaire sur les CPTS du registre de démonstration.",
+                icon=":material/lock:")
+    else:
+        st.info(f"Votre compte ({data.caller.role_label}) ne permet pas de répondre pour cette CPTS : seuls ses "
+                "coordinateurs et ses membres répondent.", icon=":material/lock:")
+    try:
+        history = data.history(choice.cpts_id)
+    except AccessDenied:
+        return
+    st.subheader("Évaluations soumises visibles par votre compte")
+    if history:
+        st.dataframe(history_frame(history), hide_index=True, width="stretch")
+    else:
+        st.caption("Aucune : la CPTS n'a partagé aucune évaluation avec son ARS.")
+
+
 def render_weakest(result: ScoreResult, instrument: Instrument) -> None:
     weakest = weakest_subdimensions(result, instrument, 3)
     if not weakest:
@@ -178,6 +216,8 @@ def render_exports(current: Assessment, history: Sequence[Assessment], instrumen
     """CSV of answers and scores, and the printable report (HTML to print as PDF), generated on click."""
     choices = [DRAFT_CHOICE, *[a.assessment_id for a in reversed(history)]]
     by_id = {a.assessment_id: a for a in history}
+    if st.session_state.get(EXPORT_NEXT_KEY) in choices:
+        st.session_state[EXPORT_KEY] = st.session_state.pop(EXPORT_NEXT_KEY)
     if EXPORT_KEY in st.session_state and st.session_state[EXPORT_KEY] not in choices:
         del st.session_state[EXPORT_KEY]
     chosen_id = st.selectbox("Évaluation à exporter", choices, key=EXPORT_KEY,

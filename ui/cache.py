@@ -605,6 +605,11 @@ def _latest_results(user_path: str, token: tuple[int, ...]) -> dict[str, tuple[_
     return {a.cpts_id: (a.score_result, bool(a.is_demo)) for a in _assessment_store(user_path).all_latest_submitted()}
 
 
+def latest_results(user_path: str, token: tuple[int, ...]) -> dict[str, tuple[_scoring.ScoreResult, bool]]:
+    """Every CPTS's latest result (cached): for ``observatory.user_data`` only, which filters it by the rules."""
+    return _latest_results(user_path, token)
+
+
 @st.cache_data(show_spinner=False, max_entries=4)
 def assessed_cpts(user_path: str, token: tuple[int, ...]) -> dict[str, bool]:
     """cpts_id -> is_demo of every CPTS with a submitted assessment."""
