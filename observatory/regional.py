@@ -51,6 +51,11 @@ def campaign_years(assessments: Sequence) -> list[int]:
     return sorted({a.submitted_at.year for a in assessments}, reverse=True)
 
 
+def shared_in_year(assessments: Sequence, year: int) -> set[str]:
+    """CPTS whose latest assessment of ``year`` is shared with the ARS (their level may be shown individually)."""
+    return {cpts_id for cpts_id, a in _latest_in_year(assessments, year).items() if getattr(a, "shared_with_ars", False)}
+
+
 def _latest_in_year(assessments: Sequence, year: int) -> dict:
     latest = {}
     for a in sorted(assessments, key=lambda a: (a.submitted_at, a.assessment_id)):

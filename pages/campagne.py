@@ -8,13 +8,15 @@ import streamlit as st
 
 from observatory import campaigns as cp
 from observatory import self_assessment as sa
+from observatory.access import AccessDenied
 from observatory.instrument import latest_scoring_version, load_instrument, load_scoring_model
 from observatory.radar import radar_chart
-from ui import cache_campaigns
+from ui import cache_campaigns, errors
 from ui import campagne_results as cr
 from ui import campagne_widgets as cw
 from ui.frame import page_context
 from ui.profile_widgets import choose_cpts
+from ui.user_access import user_data
 from ui.widgets import register_banner
 
 context = page_context()
@@ -35,16 +37,23 @@ if context.is_demo:
 cw.show_notice()
 
 user_path, token = cw.user_token()
+data = user_data(context)
 demo_ids = [c.cpts_id for c in cache_campaigns.campaign_store().all_campaigns() if c.is_demo]
-chosen = choose_cpts(context, "campagne", preferred_ids=demo_ids)
+chosen = choose_cpts(context, "campagne", preferred_ids=[*data.caller.cpts_ids, *demo_ids])
 if chosen is None:
     st.stop()
-is_demo = bool(context.is_demo and chosen.register_id == context.register_id)
+if not data.can_see(chosen.cpts_id):  # a campaign is the CPTS's internal work
+    st.info(errors.explain(AccessDenied("Accès réservé : les campagnes d'une CPTS ; elles sont visibles par ses "
+                                        "coordinateurs et membres. Connectez-vous avec un compte de la CPTS (barre "
+                                        "latérale), ou choisissez une CPTS du registre de démonstration.")),
+            icon=":material/lock:")
+    st.stop()
+is_demo = data.facts(chosen.cpts_id).is_demo
 if is_demo:
     st.caption("CPTS fictive du registre de démonstration : ses membres, campagnes et réponses sont étiquetés « démonstration ».")
-identities = cache_campaigns.identities(user_path, token, chosen.cpts_id)
-campaigns = cache_campaigns.campaigns(user_path, token, chosen.cpts_id)
-campaign = cw.choose_campaign(chosen, campaigns, identities, rules, instrument, is_demo=is_demo)
+identities = data.identities(chosen.cpts_id)
+campaigns = data.campaigns(chosen.cpts_id)
+campaign = cw.choose_campaign(data, chosen, campaigns, identities, rules, instrument, is_demo=is_demo)
 if campaign is None:
     st.info("Ouvrez une campagne pour recueillir les réponses des membres de la CPTS.")
     st.stop()
@@ -57,15 +66,15 @@ flags = (f"{len(view.people)} réponse(s) soumise(s), {len(view.analysis.split_q
 st.subheader(f"{campaign.title} — {'en cours' if campaign.is_open else 'close'}", anchor=False)
 st.caption(flags)
 step = st.radio("Étape", list(cw.STEPS), format_func=cw.STEPS.get, horizontal=True, key=cw.STEP_KEY)
-actions = cache_campaigns.actions(user_path, token, chosen.cpts_id)
+actions = data.actions(chosen.cpts_id)
 if step == "repondre":
-    cw.render_respond(chosen, campaign, identities, rules, instrument, model, is_demo=is_demo)
+    cw.render_respond(data, chosen, campaign, identities, rules, instrument, model, is_demo=is_demo)
 elif step == "repartition":
     cr.render_distribution(view, instrument, rules)
 elif step == "consensus":
-    cr.render_consensus(view, instrument, model, rules)
+    cr.render_consensus(data, view, instrument, model, rules)
 elif step == "plan":
-    cr.render_plan(view, previous, actions, instrument, model, rules, is_demo=is_demo)
+    cr.render_plan(data, view, previous, actions, instrument, model, rules, is_demo=is_demo)
 else:
     def report_chart(score):
         labels, series = sa.radar_series(score, instrument, "subdimensions", cpts_label=chosen.name)

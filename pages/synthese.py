@@ -7,6 +7,7 @@ import datetime as dt
 
 import streamlit as st
 
+from observatory import access
 from observatory.instrument import latest_scoring_version, load_scoring_model
 from observatory.regional import campaign_years
 from ui import cache, cache_campaigns
@@ -14,6 +15,7 @@ from ui import synthese_widgets as sw
 from ui.frame import page_context
 from ui.map_component import show_map
 from ui.profile_widgets import ensure_demo_assessments
+from ui.user_access import user_data
 from ui.widgets import register_banner
 
 context = page_context()
@@ -24,6 +26,12 @@ model = load_scoring_model(latest_scoring_version())
 path, user_path = context.db_path, cache.user_db_path()
 token = cache.user_db_token(user_path)
 as_of = context.register_as_of or dt.date.today().isoformat()
+caller = user_data(context).caller
+# Demo data is public; a real register's synthesis belongs to its région's viewers and to administrators.
+if not context.is_demo and caller.role not in ("admin", "regional_viewer"):
+    st.info("Synthèse réservée aux lecteurs régionaux (ARS, CPAM) et aux administrateurs pour un registre réel : "
+            "connectez-vous (barre latérale), ou choisissez le registre de démonstration.", icon=":material/lock:")
+    st.stop()
 profiles = cache.auto_evaluation_profiles(path, context.register_id, as_of)
 assessments = cache_campaigns.register_assessments(user_path, token, tuple(profiles["cpts_id"].astype(str)))
 years = campaign_years(assessments)
@@ -35,6 +43,11 @@ regions = cache.region_table(path)
 depts = cache.departement_table(path)
 present = set(depts.loc[depts["departement_code"].isin(profiles["main_departement_code"].astype(str)), "region_code"])
 choices = [None, *[r for r in regions["region_code"] if r in present]]
+if not context.is_demo:  # the caller's own régions (all of them for administrators)
+    choices = [r for r in choices if access.sees_region(caller, r)]
+    if not choices:
+        st.info("Aucune région de ce registre dans le périmètre de votre compte.", icon=":material/lock:")
+        st.stop()
 names = dict(zip(regions["region_code"], regions["name"], strict=True))
 c1, c2 = st.columns(2)
 region = c1.selectbox("Périmètre", choices, format_func=lambda r: "France entière" if r is None else names[r],
@@ -49,7 +62,8 @@ sw.render_levels(synthesis, model)
 st.subheader("Carte des CPTS par niveau déclaré, à côté de la couverture")
 left, right = st.columns(2)
 with left:
-    show_map(cache_campaigns.maturity_map(path, context.register_id, as_of, user_path, token, year, region, model.version),
+    show_map(cache_campaigns.maturity_map(path, context.register_id, as_of, user_path, token, year, region, model.version,
+                                          not context.is_demo and caller.role != "admin"),
              key="synthese_carte_niveaux", height=460)
     st.caption(f"Niveau de la dernière auto-évaluation {year} de chaque CPTS (modèle v{model.version}) ; gris clair : pas "
                "d'évaluation cette année. Un niveau déclaré n'est ni un classement ni un critère de financement (thèse, section 5).")

@@ -16,7 +16,7 @@ from observatory.campaigns import load_campaign_rules
 from observatory.instrument import latest_scoring_version, load_instrument, load_scoring_model
 from observatory.scoring import score_assessment
 from observatory.self_assessment import score_text
-from tests.apphelpers import all_text, fill_questionnaire, run_page
+from tests.apphelpers import all_text, fill_questionnaire, rendered, run_page
 from ui.auto_evaluation_widgets import widget_key
 
 PAGE = "pages/campagne.py"
@@ -171,7 +171,7 @@ def test_a_hostile_name_is_refused_in_french_and_nothing_is_written(app_env):
     target = TARGET
     at = run_page(PAGE, {"cpts": target})
     add_member(at, f"campagne_lead|{target}", "Claire \u202eCoordinatrice", "coordinateur", "coordination")
-    assert any("Nom du répondant refusé : caractère de contrôle bidirectionnel" in e.value for e in at.error)
+    assert any("Nom du répondant refusé : caractère de contrôle bidirectionnel" in rendered(e.value) for e in at.error)
     assert store().identities(target) == []
 
 

@@ -156,7 +156,9 @@ def regional_synthesis(path: str, register_id: str, as_of: str, user_path: str, 
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def maturity_map(path: str, register_id: str, as_of: str, user_path: str, token: tuple[int, ...], year: int,
-                 region_code: str | None, version: str):
+                 region_code: str | None, version: str, shared_only: bool):
+    """The map of CPTS by declared level. ``shared_only``: a CPTS's level is an individual result, drawn only
+    when the CPTS shared that assessment with its ARS (real registers, for everyone but administrators)."""
     from observatory.maturity_map import maturity_map as _map
     from ui.map_component import prepare_map
 
@@ -168,6 +170,12 @@ def maturity_map(path: str, register_id: str, as_of: str, user_path: str, token:
     if region_code is not None:
         scope = scope[scope["main_departement_code"].astype(str).map(depts) == region_code]
     labels = {b.id: b.label for b in model.bands} | {model.undetermined_id: model.undetermined_label}
+    levels = synthesis.cpts_levels
+    if shared_only:
+        from observatory.regional import shared_in_year
+
+        shown = shared_in_year(register_assessments(user_path, token, tuple(profiles["cpts_id"].astype(str))), year)
+        levels = levels[levels["cpts_id"].astype(str).isin(shown)]
     return prepare_map(_map(cache.couverture_departement_outlines(path), cache.couverture_cpts_geometries(path, register_id),
-                            synthesis.cpts_levels, set(scope["cpts_id"].astype(str)), region_code,
+                            levels, set(scope["cpts_id"].astype(str)), region_code,
                             f"Niveau déclaré, campagne {year}", labels))

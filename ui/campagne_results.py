@@ -10,7 +10,6 @@ import pandas as pd
 import streamlit as st
 
 from observatory import campaigns as cp
-from observatory.assessments import AssessmentStoreError, ConcurrentEditError
 from observatory.campaign_charts import answer_distribution_chart
 from observatory.campaign_export import campaign_workbook, workbook_file_name
 from observatory.instrument import Instrument, ScoringModel
@@ -19,8 +18,10 @@ from observatory.report import assessment_report_html, report_file_name
 from observatory.safe_text import markdown_literal
 from observatory.scoring import InvalidAnswersError, score_assessment
 from observatory.self_assessment import live_assessment, score_text
+from observatory.user_data import UserData
+from observatory.userdb import UserDataError
 from ui import auto_evaluation_widgets as aw
-from ui import cache_campaigns
+from ui import errors
 from ui.campagne_widgets import identity_label, store_changed
 
 
@@ -56,7 +57,7 @@ def render_distribution(view: cp.CampaignView, instrument: Instrument, rules: cp
     st.caption(markdown_literal(spread.summary, max_length=1200))
 
 
-def render_consensus(view: cp.CampaignView, instrument: Instrument, model: ScoringModel, rules: cp.CampaignRules) -> None:
+def render_consensus(data: UserData, view: cp.CampaignView, instrument: Instrument, model: ScoringModel, rules: cp.CampaignRules) -> None:
     campaign = view.campaign
     if not view.people:
         st.info("Aucune réponse soumise : le consensus s'établit à partir des réponses des membres.")
@@ -66,6 +67,9 @@ def render_consensus(view: cp.CampaignView, instrument: Instrument, model: Scori
                    f"(notation v{model.version}) ; les réponses individuelles lui restent attachées.")
         result = score_assessment(instrument, model, view.consensus_answers, strict=False)
         st.metric("Score global du consensus", score_text(result.overall))
+        return
+    if not data.can_lead(campaign.cpts_id):
+        st.info("Le consensus est établi par le coordinateur de la CPTS, la répartition des réponses sous les yeux.")
         return
     leads = [i for i in view.identities.values() if i.cpts_role in rules.lead_roles]
     default = [i.identity_id for i in leads].index(campaign.coordinator_identity_id) if view.coordinator in leads else 0
@@ -82,12 +86,12 @@ def render_consensus(view: cp.CampaignView, instrument: Instrument, model: Scori
     result = score_assessment(instrument, model, entered.scoring_answers, strict=False)
     st.metric("Score global du consensus (en direct)", score_text(result.overall), help=model.overall_rule)
     c1, c2, _ = st.columns([1, 1, 2])
-    store = cache_campaigns.campaign_store()
+    store = data
     if c1.button("Enregistrer le consensus", icon=":material/save:"):
         try:
             store.save_consensus(campaign.campaign_id, entered.answers, campaign.consensus_revision)
-        except (ConcurrentEditError, AssessmentStoreError) as error:
-            st.error(str(error))
+        except UserDataError as error:  # a concurrent edit, refused, store unavailable
+            st.error(errors.explain(error))
             return
         store_changed("Consensus enregistré.")
     if c2.button("Valider le consensus et soumettre l'évaluation de la CPTS", icon=":material/verified:", type="primary"):
@@ -96,10 +100,10 @@ def render_consensus(view: cp.CampaignView, instrument: Instrument, model: Scori
             assessment = store.close_with_consensus(campaign.campaign_id, entered.answers, saved.consensus_revision,
                                                     author=view.identities[who], model=model, instrument=instrument)
         except InvalidAnswersError as error:
-            st.error(f"Consensus refusé : {error}")
+            st.error(f"Consensus refusé : {markdown_literal(error, 2000)}")
             return
-        except (ConcurrentEditError, AssessmentStoreError) as error:
-            st.error(str(error))
+        except UserDataError as error:
+            st.error(errors.explain(error))
             return
         store_changed(f"Consensus validé : évaluation de la CPTS soumise (score global {score_text(assessment.overall_score)}, "
                       f"{assessment.score_result.maturity_label}).")
@@ -111,7 +115,7 @@ def _starting_point(answers: dict, revision: int):
     return StartingPoint(dict(answers), revision, "consensus", "")
 
 
-def render_plan(view: cp.CampaignView, previous: cp.CampaignView | None, actions: list[cp.Action], instrument: Instrument,
+def render_plan(data: UserData, view: cp.CampaignView, previous: cp.CampaignView | None, actions: list[cp.Action], instrument: Instrument,
                 model: ScoringModel, rules: cp.CampaignRules, *, is_demo: bool) -> None:
     campaign = view.campaign
     result = score_assessment(instrument, model, view.consensus_answers, strict=False)
@@ -120,12 +124,16 @@ def render_plan(view: cp.CampaignView, previous: cp.CampaignView | None, actions
     st.markdown(f"Actions suggérées à partir du {basis} : les sous-dimensions les plus faibles, avec ce que la thèse dit qui "
                 "compte, puis les questions aux avis partagés. Chaque action a un responsable, une échéance et des moyens.")
     drafts = cp.suggested_actions(instrument, result, view.analysis, rules, [a for a in actions if a.campaign_id == campaign.campaign_id])
-    _action_form(view, drafts, instrument, rules, is_demo=is_demo)
+    if data.can_lead(campaign.cpts_id):
+        _action_form(data, view, drafts, instrument, rules, is_demo=is_demo)
+    else:
+        st.caption("Le plan d'amélioration est écrit par le coordinateur de la CPTS.")
     st.subheader("Plan d'amélioration de la CPTS")
     if actions:
         st.dataframe(action_table(actions, instrument, rules), hide_index=True, width="stretch",
                      column_config={"Moyens": st.column_config.TextColumn(width="large")})
-        _status_form(actions, rules)
+        if data.can_lead(campaign.cpts_id):
+            _status_form(data, actions, rules)
     else:
         st.caption("Aucune action enregistrée.")
     if previous is not None:
@@ -151,7 +159,7 @@ def action_table(actions: list[cp.Action], instrument: Instrument, rules: cp.Cam
     } for a in actions])
 
 
-def _action_form(view: cp.CampaignView, drafts: list[cp.ActionDraft], instrument: Instrument, rules: cp.CampaignRules,
+def _action_form(data: UserData, view: cp.CampaignView, drafts: list[cp.ActionDraft], instrument: Instrument, rules: cp.CampaignRules,
                  *, is_demo: bool) -> None:
     campaign = view.campaign
     choices = list(range(len(drafts))) + [-1]
@@ -173,16 +181,16 @@ def _action_form(view: cp.CampaignView, drafts: list[cp.ActionDraft], instrument
         if not st.form_submit_button("Ajouter l'action au plan", icon=":material/add_task:"):
             return
     try:
-        cache_campaigns.campaign_store().add_action(
+        data.add_action(
             campaign.cpts_id, sub, title, owner, campaign_id=campaign.campaign_id, question_id=draft.question_id if draft else None,
             origin=draft.origin if draft else "libre", due_date=due, means=means, status=status, is_demo=is_demo)
-    except cp.CampaignInputError as error:
-        st.error(str(error))
+    except (cp.CampaignInputError, UserDataError) as error:
+        st.error(errors.explain(error))
         return
     store_changed("Action ajoutée au plan.")
 
 
-def _status_form(actions: list[cp.Action], rules: cp.CampaignRules) -> None:
+def _status_form(data: UserData, actions: list[cp.Action], rules: cp.CampaignRules) -> None:
     c1, c2, c3 = st.columns([3, 1, 1], vertical_alignment="bottom")
     ids = [a.action_id for a in actions]
     chosen = c1.selectbox("Suivre une action", ids, format_func=lambda i: next(a.title for a in actions if a.action_id == i),
@@ -192,10 +200,10 @@ def _status_form(actions: list[cp.Action], rules: cp.CampaignRules) -> None:
                           format_func=rules.statuses.get, key=f"plan_suivi_statut|{chosen}")
     if c3.button("Mettre à jour", key="plan_suivi_ok"):
         try:
-            cache_campaigns.campaign_store().update_action(chosen, action.revision, title=action.title, owner=action.owner,
-                                                           due_date=action.due_date, means=action.means, status=status)
-        except (ConcurrentEditError, AssessmentStoreError, cp.CampaignInputError) as error:
-            st.error(str(error))
+            data.update_action(chosen, action.revision, title=action.title, owner=action.owner,
+                               due_date=action.due_date, means=action.means, status=status)
+        except (UserDataError, cp.CampaignInputError) as error:
+            st.error(errors.explain(error))
             return
         store_changed("Statut de l'action mis à jour.")
 

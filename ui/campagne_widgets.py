@@ -1,6 +1,7 @@
 """Streamlit pieces of the « Auto-évaluation collective » page: choosing or opening a campaign, saying who
 answers (identities), and each member's own questionnaire. Storage is :mod:`observatory.campaign_store`
-through :mod:`ui.cache_campaigns`; texts typed by people are escaped when shown."""
+through :class:`observatory.user_data.UserData` (the caller's rights are checked there); texts typed by people
+are escaped when shown."""
 
 from __future__ import annotations
 
@@ -9,12 +10,13 @@ import datetime as dt
 import streamlit as st
 
 from observatory import campaigns as cp
-from observatory.assessments import AssessmentStoreError, ConcurrentEditError
 from observatory.instrument import Instrument, ScoringModel
 from observatory.safe_text import markdown_literal
 from observatory.scoring import validate_answers
+from observatory.user_data import UserData
+from observatory.userdb import UserDataError
 from ui import auto_evaluation_widgets as aw
-from ui import cache, cache_campaigns
+from ui import cache, errors
 from ui.profile_widgets import ChosenCpts
 
 NEW = "__nouvelle__"
@@ -54,7 +56,7 @@ def identity_label(identity: cp.Identity, rules: cp.CampaignRules) -> str:
             f"({rules.roles.get(identity.cpts_role, identity.cpts_role)})")
 
 
-def identity_form(chosen: ChosenCpts, rules: cp.CampaignRules, key: str, *, lead_only: bool = False,
+def identity_form(data: UserData, chosen: ChosenCpts, rules: cp.CampaignRules, key: str, *, lead_only: bool = False,
                   is_demo: bool = False) -> cp.Identity | None:
     """« Qui répond ? » : a member of the CPTS, recorded once (an account can be attached later)."""
     roles = [r for r in rules.roles if r in rules.lead_roles] if lead_only else list(rules.roles)
@@ -66,13 +68,13 @@ def identity_form(chosen: ChosenCpts, rules: cp.CampaignRules, key: str, *, lead
         if not st.form_submit_button("Enregistrer ce membre", icon=":material/person_add:"):
             return None
     try:
-        return cache_campaigns.campaign_store().add_identity(chosen.cpts_id, name, profession, role, is_demo=is_demo)
-    except cp.CampaignInputError as error:
-        st.error(str(error))
+        return data.add_identity(chosen.cpts_id, name, profession, role, is_demo=is_demo)
+    except (cp.CampaignInputError, UserDataError) as error:
+        st.error(errors.explain(error))
         return None
 
 
-def choose_campaign(chosen: ChosenCpts, campaigns: list[cp.Campaign], identities: list[cp.Identity],
+def choose_campaign(data: UserData, chosen: ChosenCpts, campaigns: list[cp.Campaign], identities: list[cp.Identity],
                     rules: cp.CampaignRules, instrument: Instrument, *, is_demo: bool) -> cp.Campaign | None:
     """The CPTS's campaigns (latest first) and, apart, the form that opens a new one."""
     key = f"campagne_choix|{chosen.cpts_id}"
@@ -90,6 +92,10 @@ def choose_campaign(chosen: ChosenCpts, campaigns: list[cp.Campaign], identities
     campaign_id = st.selectbox("Campagne", options, format_func=label, key=key, index=0 if options else None,
                                placeholder="Aucune campagne pour cette CPTS : ouvrez-en une ci-dessous")
     leads = [i for i in identities if i.cpts_role in rules.lead_roles]
+    if not data.can_lead(chosen.cpts_id):
+        if not campaigns:
+            st.caption("Aucune campagne : le coordinateur de la CPTS l'ouvre.")
+        return by_id.get(campaign_id) if campaign_id else None
     with st.expander("Ouvrir une nouvelle campagne", expanded=not campaigns):
         st.caption("Une campagne est datée et ouverte par un membre de la coordination, de la présidence ou du bureau ; "
                    "chaque membre y répond ensuite seul, puis le coordinateur établit le consensus.")
@@ -101,21 +107,21 @@ def choose_campaign(chosen: ChosenCpts, campaigns: list[cp.Campaign], identities
                             key=f"campagne_coord|{chosen.cpts_id}")
         if st.button("Ouvrir la campagne", icon=":material/campaign:", disabled=lead is None):
             try:
-                campaign = cache_campaigns.campaign_store().open_campaign(
+                campaign = data.open_campaign(
                     chosen.cpts_id, title, next(i for i in leads if i.identity_id == lead), cpts_name=chosen.name,
                     register_id=chosen.register_id, instrument_version=instrument.version, is_demo=is_demo)
-            except (cp.CampaignInputError, AssessmentStoreError) as error:
-                st.error(str(error))
+            except (cp.CampaignInputError, UserDataError) as error:
+                st.error(errors.explain(error))
             else:
                 select_next_run(key, campaign.campaign_id)
                 store_changed(f"Campagne « {campaign.title} » ouverte.")
         st.markdown("**Enregistrer un membre de la coordination**")
-        if identity_form(chosen, rules, f"campagne_lead|{chosen.cpts_id}", lead_only=True, is_demo=is_demo):
+        if identity_form(data, chosen, rules, f"campagne_lead|{chosen.cpts_id}", lead_only=True, is_demo=is_demo):
             store_changed("Membre enregistré : choisissez-le comme coordinateur de la campagne.")
     return by_id.get(campaign_id) if campaign_id else None
 
 
-def render_respond(chosen: ChosenCpts, campaign: cp.Campaign, identities: list[cp.Identity], rules: cp.CampaignRules,
+def render_respond(data: UserData, chosen: ChosenCpts, campaign: cp.Campaign, identities: list[cp.Identity], rules: cp.CampaignRules,
                    instrument: Instrument, model: ScoringModel, *, is_demo: bool) -> None:
     """Step 1: who answers, then their own questionnaire (saved as a draft, then submitted)."""
     st.markdown("Chaque membre répond **seul**, avec sa profession : la thèse n'a entendu que des médecins (section 5) ; "
@@ -126,7 +132,7 @@ def render_respond(chosen: ChosenCpts, campaign: cp.Campaign, identities: list[c
     who = st.selectbox("Qui répond ?", ids, format_func=lambda i: identity_label(next(x for x in identities if x.identity_id == i), rules),
                        index=None, placeholder="Choisissez votre nom, ou enregistrez-vous ci-dessous", key=key)
     with st.expander("Je ne suis pas dans la liste : m'enregistrer", expanded=not identities):
-        added = identity_form(chosen, rules, f"campagne_membre|{chosen.cpts_id}", is_demo=is_demo)
+        added = identity_form(data, chosen, rules, f"campagne_membre|{chosen.cpts_id}", is_demo=is_demo)
         if added is not None:
             select_next_run(key, added.identity_id)
             store_changed(f"Bienvenue : vous répondez au nom de {added.display_name}.")
@@ -136,11 +142,10 @@ def render_respond(chosen: ChosenCpts, campaign: cp.Campaign, identities: list[c
         st.info("Campagne close : les réponses individuelles sont consultables à l'étape « Répartition », plus modifiables.")
         return
     identity = next(i for i in identities if i.identity_id == who)
-    store = cache_campaigns.campaign_store()
     state_key = f"resp|{campaign.campaign_id}|{who}"
 
     def load():
-        saved = store.response(campaign.campaign_id, who)
+        saved = data.response(campaign.campaign_id, who)
         from observatory.self_assessment import StartingPoint
 
         if saved is None:
@@ -161,15 +166,13 @@ def render_respond(chosen: ChosenCpts, campaign: cp.Campaign, identities: list[c
     if submit:
         problems = entered.messages + [e.message for e in validate_answers(instrument, entered.answers)]
         if problems:
-            st.error("Soumission refusée : corrigez d'abord ces réponses.\n\n- " + "\n- ".join(dict.fromkeys(problems)))
+            st.error("Soumission refusée : corrigez d'abord ces réponses.\n\n- "
+                     + "\n- ".join(markdown_literal(p, 400) for p in dict.fromkeys(problems)))
             return
     try:
-        saved = store.save_response(campaign.campaign_id, who, entered.answers, state.draft_revision, submit=submit)
-    except ConcurrentEditError as error:
-        st.error(str(error))
-        return
-    except (AssessmentStoreError, cp.CampaignInputError) as error:
-        st.error(str(error))
+        saved = data.save_response(campaign.campaign_id, who, entered.answers, state.draft_revision, submit=submit)
+    except (UserDataError, cp.CampaignInputError) as error:  # a concurrent edit, refused, store unavailable
+        st.error(errors.explain(error))
         return
     state.draft_revision, state.saved = saved.revision, dict(entered.answers)
     store_changed("Réponses soumises : elles comptent dans la répartition." if submit else "Réponses enregistrées.")

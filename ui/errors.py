@@ -17,8 +17,10 @@ from typing import TypeVar
 import duckdb
 import streamlit as st
 
+from observatory.campaigns import CampaignInputError
 from observatory.db import DatabaseMissingError
 from observatory.safe_text import markdown_literal
+from observatory.scoring import InvalidAnswersError
 from observatory.storage_errors import UNKNOWN, diagnose
 from observatory.userdb import UserDataError, UserDataUnavailable
 
@@ -35,7 +37,8 @@ def explain(exc: BaseException) -> str:
         return exc.problem.message
     if isinstance(exc, DatabaseMissingError):
         return str(exc)  # our own sentence with the configured path
-    if isinstance(exc, UserDataError):  # the stores' refusals; may quote names and authors: escaped
+    if isinstance(exc, (UserDataError, CampaignInputError, InvalidAnswersError)):
+        # Refusals written in French by the stores and the domain; they may quote names and authors: escaped.
         return markdown_literal(str(exc), max_length=2000)
     if isinstance(exc, (duckdb.Error, OSError)):
         problem = diagnose(exc, ANALYTICAL_LABEL)
