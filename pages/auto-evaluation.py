@@ -103,6 +103,7 @@ entered, result = live_result
 st.subheader("Historique des évaluations soumises")
 if history:
     st.dataframe(results.history_frame(history), hide_index=True, width="stretch")
+    results.render_sharing(data, history)
 else:
     st.caption("Aucune évaluation soumise.")
 with action_box:

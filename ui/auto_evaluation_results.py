@@ -143,6 +143,32 @@ def render_analysis(result: ScoreResult, baseline: Assessment | None, instrument
     render_improvements(model, scoring_answers)
 
 
+def render_sharing(data, history: Sequence[Assessment]) -> None:
+    """The coordinator decides, per submitted assessment, whether the CPTS's ARS may see it individually
+    (otherwise the ARS sees only aggregates of at least five CPTS)."""
+    if not history or not data.can_share(history[-1].cpts_id):
+        return
+    st.markdown("**Partage avec l'ARS**")
+    st.caption("Par défaut, l'ARS ne voit aucune évaluation individuelle de la CPTS, seulement des synthèses d'au moins "
+               "cinq CPTS. Cochez celles qu'elle peut consulter (fiche CPTS, synthèse régionale) ; vous pouvez revenir "
+               "sur ce choix. Chaque changement est inscrit au journal d'audit.")
+
+    def changed(assessment_id: str, key: str) -> None:
+        from observatory.userdb import UserDataError
+
+        try:
+            data.set_shared(assessment_id, bool(st.session_state[key]))
+        except UserDataError as error:
+            st.session_state["auto_evaluation_share_error"] = str(error)
+
+    for a in reversed(history):
+        key = f"auto_evaluation_share|{a.assessment_id}"
+        st.checkbox(f"Évaluation {submission_label(a).lower()} visible par l'ARS", value=a.shared_with_ars, key=key,
+                    on_change=changed, args=(a.assessment_id, key))
+    if problem := st.session_state.pop("auto_evaluation_share_error", None):
+        st.error(markdown_literal(problem, 1000))
+
+
 def render_not_allowed(data, choice) -> None:
     """A CPTS the caller may not answer for: who may, and its history when the caller may see it."""
     from observatory.access import AccessDenied
@@ -207,6 +233,7 @@ def history_frame(history: Sequence[Assessment]) -> pd.DataFrame:
             "Questionnaire": f"v{a.instrument_version}", "Notation": f"v{a.scoring_version}", "Auteur": a.author or "",
             "Origine": "consensus d'une campagne" if a.campaign_id else "un seul répondant",
             "Données": "démonstration" if a.is_demo else "réelles",
+            "Visible par l'ARS": "—" if a.is_demo else ("oui" if a.shared_with_ars else "non"),
         })
     return pd.DataFrame(rows)
 
