@@ -28,6 +28,9 @@ PAGES: tuple[PageSpec, ...] = (
              "Auto-évaluation collective"),
     PageSpec("pages/methode.py", "Méthode", "methode", ":material/rule:", "Auto-évaluation", "Méthode de notation"),
     PageSpec("pages/matrice.py", "Matrice", "matrice", ":material/grid_view:", "Présenter", "Matrice des contraintes d'action"),
+    # Listed for everyone (a link must open its page); the page itself is reserved to administrators.
+    PageSpec("pages/administration.py", "Administration", "administration", ":material/admin_panel_settings:",
+             "Administration", "Administration"),
 )
 
 
