@@ -6,7 +6,7 @@ PY := $(VENV)/bin/python
 PORT ?= 8501
 DB := data/observatoire.duckdb
 
-.PHONY: setup run build test test-unit test-browser bench lint browser-deps clean
+.PHONY: setup run build test test-unit test-browser bench lint browser-deps postgres-deps clean
 
 # Runtime environment: venv with the exact pins, offline Leaflet assets, analytical database.
 setup: $(VENV)/.runtime-installed static/leaflet/leaflet.js $(DB)
@@ -43,7 +43,15 @@ browser-deps:
 	fi
 	@/usr/bin/chromium --version
 
-test: $(VENV)/.dev-installed static/leaflet/leaflet.js browser-deps
+# Debian's PostgreSQL for the tests of the shared user-data store (a real server on loopback, never a mock).
+postgres-deps:
+	@if ! ls /usr/lib/postgresql/*/bin/pg_ctl >/dev/null 2>&1; then \
+	  SUDO=$$( [ "$$(id -u)" = 0 ] || echo sudo ); \
+	  $$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq postgresql; \
+	fi
+	@ls -d /usr/lib/postgresql/*/bin | tail -n 1
+
+test: $(VENV)/.dev-installed static/leaflet/leaflet.js browser-deps postgres-deps
 	$(PY) -m pytest -q
 
 test-unit: $(VENV)/.dev-installed

@@ -1,4 +1,5 @@
-"""Command line: ``python -m observatory build | import-register FILE --name NAME | import-indicator FILE ... | schema-doc``."""
+"""Command line: ``python -m observatory build | import-register FILE --name NAME | import-indicator FILE ... |
+users … | audit … | schema-doc``."""
 
 from __future__ import annotations
 
@@ -56,6 +57,10 @@ def _parser() -> argparse.ArgumentParser:
     ind.add_argument("--db", type=Path, default=None, help="base à modifier (défaut data/observatoire.duckdb)")
 
     sub.add_parser("schema-doc", help="régénère docs/schema.md depuis observatory/schema.py")
+
+    from observatory.accounts_cli import add_parsers
+
+    add_parsers(sub)
     return parser
 
 
@@ -73,6 +78,10 @@ def main(argv: list[str] | None = None) -> int:
         from observatory.indicator_import import run_import_cli as run_indicator_import
 
         return run_indicator_import(args)
+    if args.command in ("users", "audit"):
+        from observatory.accounts_cli import run
+
+        return run(args)
     if args.command == "schema-doc":
         from observatory.schema import schema_markdown
 

@@ -1,7 +1,11 @@
 """The user-data store: self-assessment drafts, submitted assessments and their history.
 
-It lives in its OWN DuckDB file (``config.user_database_path()``, default ``data/evaluations.duckdb``),
-which the data build never opens: rebuilding the analytical database never loses anyone's answers.
+It lives in the user-data database (:mod:`observatory.userdb`): the DuckDB file ``data/evaluations.duckdb``
+by default (``OBSERVATOIRE_USER_DB``), never opened by the data build, so rebuilding the analytical database
+never loses anyone's answers; or a PostgreSQL database that several app instances share
+(``OBSERVATOIRE_USER_DATABASE_URL``, see :func:`observatory.config.user_data_location`). The same SQL runs on
+both (the common subset, ``?`` placeholders); the schema, one version for all user data, is
+:mod:`observatory.user_schema`, created or migrated when the store opens.
 
 Life cycle of an assessment
 ---------------------------
@@ -9,7 +13,8 @@ Life cycle of an assessment
   the primary key rather than creating two drafts). Every save increments ``revision``. Saves use
   *optimistic concurrency*: the caller passes the revision it loaded; if another session saved in
   between, :class:`ConcurrentEditError` says who saved and when, unless ``force=True`` (explicit
-  last-write-wins).
+  last-write-wins). The check is made again by the write itself (``UPDATE … WHERE revision = ?``), so two
+  sessions or two instances that read the same revision at the same moment cannot both win.
 * **Submission** (:meth:`AssessmentStore.submit`) validates the draft strictly, scores it, and inserts a
   new, dated, immutable row with the answers, the frozen scores (``scores_json``) and the instrument and
   scoring versions used. The draft is then **deleted** in the same transaction: the next cycle starts
@@ -20,19 +25,18 @@ Life cycle of an assessment
   assessments made on a demo CPTS (a draft carries the ``is_demo`` flag the page gives it, and its
   submission inherits it). Drafts are never deleted by it.
 
-Every write runs in one transaction (BEGIN/COMMIT, ROLLBACK on any error). Each operation opens its own
-connection (Streamlit serves sessions on threads; a shared DuckDB connection is not thread-safe) and
-retries briefly when another process holds the file lock or a write-write conflict aborts a commit.
+Every write runs in one transaction (rolled back on any error); a transaction aborted by a concurrent writer
+is re-run with its checks (:meth:`observatory.userdb.UserDatabase.write`). After each commit the store's
+change token moves on (:meth:`AssessmentStore.data_version`, the key of the app's caches).
 """
 
 from __future__ import annotations
 
 import json
-import threading
-import time
+import logging
+import sys
 import uuid
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
@@ -41,7 +45,7 @@ from typing import Any
 import duckdb
 import pandas as pd
 
-from observatory import config
+from observatory import config, user_schema
 from observatory.exports import csv_rows_bytes
 from observatory.instrument import (
     Instrument,
@@ -53,79 +57,44 @@ from observatory.instrument import (
 )
 from observatory.safe_text import MAX_NAME_LENGTH, clean_name
 from observatory.scoring import ScoreResult, answer_text, score_assessment
-from observatory.storage_errors import OTHER_VERSION, READ_ONLY, StorageProblem, diagnose
+from observatory.storage_errors import READ_ONLY, diagnose
+from observatory.userdb import DUCKDB, Cursor, DuplicateKey, UserDatabase, UserDataError, UserDataUnavailable
 
-SCHEMA_VERSION = "1"
+# v1: assessments and custom CPTS. v2: campaigns. v3: accounts, audit, ARS share, change token (user_schema).
+SCHEMA_VERSION = user_schema.SCHEMA_VERSION
 DRAFT_PREFIX = "draft:"
+LOG = logging.getLogger("observatoire")
 CUSTOM_CPTS_PREFIX = "custom:"
-
-_RETRY_DELAYS_S = (0.05, 0.1, 0.2, 0.4, 0.8)  # about 1.5 s in total, then the error surfaces
-# DuckDB keeps one database instance per file and process, opened by the first connection and closed with
-# the last one: two threads opening and closing the same file at once can collide ("already attached").
-# Opening and closing are quick, so they are serialised; queries and transactions still run in parallel.
-_OPEN_CLOSE_LOCK = threading.Lock()
-
-_SCHEMA_SQL = (
-    """CREATE TABLE IF NOT EXISTS schema_info (
-        key VARCHAR PRIMARY KEY,
-        value VARCHAR NOT NULL
-    )""",
-    """CREATE TABLE IF NOT EXISTS assessments (
-        assessment_id VARCHAR PRIMARY KEY,
-        cpts_id VARCHAR NOT NULL,
-        cpts_name VARCHAR,
-        register_id VARCHAR,
-        status VARCHAR NOT NULL CHECK (status IN ('draft', 'submitted')),
-        instrument_version VARCHAR NOT NULL,
-        scoring_version VARCHAR,
-        answers_json VARCHAR NOT NULL,
-        scores_json VARCHAR,
-        overall_score DOUBLE,
-        maturity_level_id VARCHAR,
-        created_at TIMESTAMP NOT NULL,
-        updated_at TIMESTAMP NOT NULL,
-        submitted_at TIMESTAMP,
-        revision INTEGER NOT NULL,
-        author VARCHAR,
-        is_demo BOOLEAN NOT NULL DEFAULT FALSE
-    )""",
-    """CREATE TABLE IF NOT EXISTS custom_cpts (
-        cpts_id VARCHAR PRIMARY KEY,
-        name VARCHAR NOT NULL,
-        departement_code VARCHAR,
-        ars_stage_code VARCHAR,
-        population_count BIGINT,
-        created_at TIMESTAMP NOT NULL,
-        author VARCHAR,
-        notes VARCHAR
-    )""",
-)
 
 _COLUMNS = ("assessment_id", "cpts_id", "cpts_name", "register_id", "status", "instrument_version", "scoring_version",
             "answers_json", "scores_json", "overall_score", "maturity_level_id", "created_at", "updated_at", "submitted_at",
-            "revision", "author", "is_demo")
+            "revision", "author", "is_demo", "campaign_id", "shared_with_ars")
 _SELECT = "SELECT " + ", ".join(_COLUMNS) + " FROM assessments"
 
 
-class AssessmentStoreError(RuntimeError):
+class AssessmentStoreError(UserDataError):
     """A store operation failed (message in French)."""
 
 
 STORE_LABEL = "La base des évaluations"
 
 
-class StoreUnavailableError(AssessmentStoreError):
-    """The file cannot be used as asked (locked, read-only, disk full, corrupt, other schema): ``problem``
-    names the cause and what to do, in French; the original error is chained for the server log."""
-
-    def __init__(self, problem: StorageProblem):
-        super().__init__(problem.message)
-        self.problem = problem
-        self.storage_cause = problem.cause
+class StoreUnavailableError(AssessmentStoreError, UserDataUnavailable):
+    """The database cannot be used as asked (locked, read-only, disk full, corrupt, unreachable, other schema):
+    ``problem`` names the cause and what to do, in French; the original error is chained for the server log.
+    It is the user-data layer's :class:`~observatory.userdb.UserDataUnavailable`, raised by this store (so
+    pages that catch the store's errors catch it too)."""
 
     @classmethod
     def from_error(cls, exc: BaseException) -> StoreUnavailableError:
         return cls(diagnose(exc, STORE_LABEL))
+
+
+class _StoreDatabase(UserDatabase):
+    """The user-data database as this store uses it: its failures are :class:`StoreUnavailableError`."""
+
+    def unavailable(self, exc: BaseException) -> StoreUnavailableError:
+        return StoreUnavailableError(diagnose(exc, self.label))
 
 
 class ConcurrentEditError(AssessmentStoreError):
@@ -174,6 +143,8 @@ class Assessment:
     revision: int
     author: str | None
     is_demo: bool
+    campaign_id: str | None = None  # the campaign whose consensus it is (None: submitted by one respondent)
+    shared_with_ars: bool = False  # the CPTS lets its ARS see this assessment individually
 
     @property
     def score_result(self) -> ScoreResult:
@@ -214,10 +185,6 @@ def _who(author: str | None) -> str:
     return f"« {author} »" if author else "une autre session (auteur non renseigné)"
 
 
-def _row_to_dict(row: Sequence[Any]) -> dict[str, Any]:
-    return dict(zip(_COLUMNS, row, strict=False))
-
-
 def _draft_from_row(row: Mapping[str, Any]) -> Draft:
     return Draft(
         cpts_id=row["cpts_id"], cpts_name=row["cpts_name"], register_id=row["register_id"],
@@ -233,138 +200,129 @@ def _assessment_from_row(row: Mapping[str, Any]) -> Assessment:
         answers=json.loads(row["answers_json"]), scores=json.loads(row["scores_json"]), overall_score=row["overall_score"],
         maturity_level_id=row["maturity_level_id"], created_at=row["created_at"], updated_at=row["updated_at"],
         submitted_at=row["submitted_at"], revision=int(row["revision"]), author=row["author"], is_demo=bool(row["is_demo"]),
+        campaign_id=row.get("campaign_id"), shared_with_ars=bool(row.get("shared_with_ars", False)),
     )
+
+def _is_backend_error(exc: BaseException) -> bool:
+    """An error of DuckDB or PostgreSQL (psycopg is imported only when a PostgreSQL store is used)."""
+    psycopg = sys.modules.get("psycopg")
+    return isinstance(exc, duckdb.Error) or (psycopg is not None and isinstance(exc, psycopg.Error))
 
 
 # Module-level statement helpers: each runs inside the caller's transaction (tests monkeypatch them to
 # simulate a failure between two statements of one transaction).
 
 
-def _insert_assessment_row(con: duckdb.DuckDBPyConnection, record: Mapping[str, Any]) -> None:
+def _insert_assessment_row(cursor: Cursor, record: Mapping[str, Any]) -> None:
     placeholders = ", ".join("?" for _ in _COLUMNS)
-    con.execute(f"INSERT INTO assessments ({', '.join(_COLUMNS)}) VALUES ({placeholders})", [record[c] for c in _COLUMNS])
+    cursor.execute(f"INSERT INTO assessments ({', '.join(_COLUMNS)}) VALUES ({placeholders})",
+                   [record.get(c, False) if c == "shared_with_ars" else record[c] for c in _COLUMNS])
 
 
-def _delete_draft(con: duckdb.DuckDBPyConnection, cpts_id: str) -> None:
-    con.execute("DELETE FROM assessments WHERE assessment_id = ? AND status = 'draft'", [DRAFT_PREFIX + cpts_id])
-
-
-def _close(con: duckdb.DuckDBPyConnection) -> None:
-    with _OPEN_CLOSE_LOCK:
-        con.close()
-
-
-def _is_lock_error(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return "lock" in text or "conflict" in text
+def _delete_draft(cursor: Cursor, cpts_id: str, revision: int | None = None) -> int:
+    """Delete the draft (only at ``revision`` when given); the number of rows deleted (0 or 1)."""
+    sql, params = "DELETE FROM assessments WHERE assessment_id = ? AND status = 'draft'", [DRAFT_PREFIX + cpts_id]
+    if revision is not None:
+        sql, params = sql + " AND revision = ?", [*params, revision]
+    return len(cursor.execute(sql + " RETURNING assessment_id", params))
 
 
 class AssessmentStore:
-    """Drafts, submissions and history of self-assessments, in their own DuckDB file."""
+    """Drafts, submissions and history of self-assessments, in the user-data database (a DuckDB file or
+    PostgreSQL). Thread-safe: it holds no connection, only where the data lives."""
 
     def __init__(self, path: Path | str | None = None, clock: Callable[[], datetime] | None = None):
-        self.path = Path(path) if path is not None else config.user_database_path()
+        """``path``: a DuckDB file (path) or a ``postgresql://`` URL; default :func:`config.user_data_location`."""
+        location = path if path is not None else config.user_data_location()
+        try:
+            self.db = _StoreDatabase(location, STORE_LABEL)
+        except OSError as exc:  # the file's folder cannot be created
+            raise StoreUnavailableError.from_error(exc) from exc
+        self.location = self.db.location
+        # The DuckDB file (None on PostgreSQL).
+        self.path = Path(self.location.target) if self.location.backend == DUCKDB else None
         # The clock is injectable so tests get deterministic timestamps; seconds are enough for humans.
         self._clock = clock or (lambda: datetime.now().replace(microsecond=0))
-        # Read-only (file or folder not writable): answers can still be read, every write says why it fails.
+        # Read-only (file or folder not writable, PostgreSQL role with read rights only): answers can still be
+        # read, every write says why it fails.
         self.read_only = False
+        refused: StoreUnavailableError | None = None
         try:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            self._write(self._create_schema)
-        except (AssessmentStoreError, OSError) as exc:
-            problem = exc.problem if isinstance(exc, StoreUnavailableError) else diagnose(exc, STORE_LABEL)
-            if problem.cause != READ_ONLY or not self.path.is_file():
-                raise exc if isinstance(exc, StoreUnavailableError) else StoreUnavailableError(problem) from exc
+            writable = self._transaction(self._open_schema)
+        except UserDataUnavailable as exc:
+            refused = exc if isinstance(exc, StoreUnavailableError) else StoreUnavailableError(exc.problem)
+            if refused.storage_cause != READ_ONLY or (self.path is not None and not self.path.is_file()):
+                raise refused from exc
+            writable = False
+        if not writable:
             self.read_only = True
-            self._read("SELECT value FROM schema_info WHERE key = 'schema_version'")  # readable at all?
+            self.db = _StoreDatabase(self.location, STORE_LABEL, read_only=True)
+            version = user_schema.read_version(self.db)  # readable at all?
+            if version is None:  # nothing to read, and no right to create it
+                raise refused or self.read_only_error()
+            if version != SCHEMA_VERSION:  # an older schema cannot be migrated without writing
+                raise StoreUnavailableError(user_schema.other_version(
+                    self.db, version, "et ne peut pas être convertie : elle est en lecture seule. L'administrateur doit "
+                                      "donner le droit d'écriture à l'application le temps d'une ouverture.").problem)
 
-    # -- connections and transactions ---------------------------------------------------------------
+    def _open_schema(self, cursor: Cursor) -> bool:
+        user_schema.open_schema(self.db, cursor)
+        return user_schema.can_write(self.db, cursor)
 
-    def _connect(self) -> duckdb.DuckDBPyConnection:
-        for delay in (*_RETRY_DELAYS_S, None):
-            try:
-                with _OPEN_CLOSE_LOCK:
-                    return duckdb.connect(str(self.path), read_only=self.read_only)
-            except (duckdb.Error, OSError) as exc:
-                # A lock held by another process is waited for briefly; any other cause is reported at once.
-                is_lock = _is_lock_error(exc) or isinstance(exc, duckdb.ResourceInUseException)
-                if delay is None or not is_lock:
-                    raise StoreUnavailableError.from_error(exc) from exc
-                time.sleep(delay)
-        raise AssertionError("unreachable")
-
-    @contextmanager
-    def _transaction(self) -> Iterator[duckdb.DuckDBPyConnection]:
-        con = self._connect()
-        try:
-            con.execute("BEGIN TRANSACTION")
-            try:
-                yield con
-                con.execute("COMMIT")
-            except BaseException:
-                try:
-                    con.execute("ROLLBACK")
-                except duckdb.Error:
-                    pass  # a failed COMMIT has already aborted the transaction
-                raise
-        finally:
-            _close(con)
+    # -- transactions ---------------------------------------------------------------------------------
 
     def read_only_error(self) -> StoreUnavailableError:
-        """What every write raises when the file cannot be written (answers can still be read)."""
+        """What every write raises when the database cannot be written (answers can still be read)."""
         return StoreUnavailableError(diagnose(PermissionError("read-only file system"), STORE_LABEL))
 
-    def _write(self, operation: Callable[[duckdb.DuckDBPyConnection], Any]) -> Any:
-        """Run ``operation`` in one transaction; re-run it (checks included) after a write-write conflict."""
+    def _transaction(self, operation: Callable[[Cursor], Any]) -> Any:
+        """``operation(cursor)`` in one transaction (re-run after a conflict); what the backend raises becomes a
+        French store error."""
+        try:
+            return self.db.write(operation)
+        except UserDataError:
+            raise
+        except Exception as exc:
+            if self.db._is_retryable(exc):  # still conflicting after the retries
+                raise AssessmentStoreError(
+                    "Écriture impossible dans la base des évaluations : d'autres sessions la modifient au même moment. "
+                    "Rien n'a été enregistré ; réessayez dans un instant.") from exc
+            if _is_backend_error(exc):
+                raise StoreUnavailableError.from_error(exc) from exc
+            raise  # our own errors (invalid answers, a simulated failure in tests...) pass unchanged
+
+    def _write(self, operation: Callable[[Cursor], Any]) -> Any:
+        """Run ``operation(cursor)`` in one transaction; re-run it (checks included) after a conflict with a
+        concurrent writer; then move the change token on."""
         if getattr(self, "read_only", False):
             raise self.read_only_error()
-        for delay in (*_RETRY_DELAYS_S, None):
-            try:
-                with self._transaction() as con:
-                    return operation(con)
-            except duckdb.TransactionException as exc:
-                if delay is None or not _is_lock_error(exc):
-                    raise AssessmentStoreError(f"Écriture impossible dans la base des évaluations : {exc}") from exc
-                time.sleep(delay)
-            except (duckdb.IOException, duckdb.FatalException, duckdb.InternalException, OSError) as exc:
-                raise StoreUnavailableError.from_error(exc) from exc  # disk full, read-only, corrupt...
-        raise AssertionError("unreachable")
-
-    def _read(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
-        con = self._connect()
+        result = self._transaction(operation)
         try:
-            cur = con.execute(sql, list(params))
-            names = [d[0] for d in cur.description]
-            return [dict(zip(names, row, strict=False)) for row in cur.fetchall()]
-        finally:
-            _close(con)
+            user_schema.bump_data_version(self.db)
+        except UserDataError:  # the write is committed: say so, not that it failed; caches catch up at the next one
+            LOG.warning("Jeton de modification non avancé après une écriture", exc_info=True)
+        return result
+
+    def _read(self, sql: str, params: list[Any] | tuple[Any, ...] = ()) -> list[dict[str, Any]]:
+        return self.db.read(sql, params)
+
+    def data_version(self) -> int:
+        """A token that changes with every committed write of user data (any instance, any process): the app's
+        caches are keyed by it. Cheap: a stat of the DuckDB file, one small query on PostgreSQL."""
+        return user_schema.data_version(self.db)
 
     @staticmethod
-    def _create_schema(con: duckdb.DuckDBPyConnection) -> None:
-        for statement in _SCHEMA_SQL:
-            con.execute(statement)
-        found = con.execute("SELECT value FROM schema_info WHERE key = 'schema_version'").fetchall()
-        if not found:
-            con.execute("INSERT INTO schema_info VALUES ('schema_version', ?)", [SCHEMA_VERSION])
-        elif found[0][0] != SCHEMA_VERSION:
-            raise StoreUnavailableError(StorageProblem(
-                OTHER_VERSION,
-                f"{STORE_LABEL} est au schéma v{found[0][0]}, cette version de l'application attend v{SCHEMA_VERSION} : "
-                "l'administrateur doit la migrer (ou revenir à la version de l'application qui l'a écrite).",
-            ))
+    def _draft_row(cursor: Cursor, cpts_id: str) -> dict[str, Any] | None:
+        rows = cursor.execute(_SELECT + " WHERE assessment_id = ? AND status = 'draft'", [DRAFT_PREFIX + cpts_id])
+        return rows[0] if rows else None
 
     @staticmethod
-    def _draft_row(con: duckdb.DuckDBPyConnection, cpts_id: str) -> dict[str, Any] | None:
-        rows = con.execute(_SELECT + " WHERE assessment_id = ? AND status = 'draft'", [DRAFT_PREFIX + cpts_id]).fetchall()
-        return _row_to_dict(rows[0]) if rows else None
-
-    @staticmethod
-    def _latest_submitted_row(con: duckdb.DuckDBPyConnection, cpts_id: str) -> dict[str, Any] | None:
-        rows = con.execute(
+    def _latest_submitted_row(cursor: Cursor, cpts_id: str) -> dict[str, Any] | None:
+        rows = cursor.execute(
             _SELECT + " WHERE cpts_id = ? AND status = 'submitted' ORDER BY submitted_at DESC, assessment_id DESC LIMIT 1",
             [cpts_id],
-        ).fetchall()
-        return _row_to_dict(rows[0]) if rows else None
+        )
+        return rows[0] if rows else None
 
     # -- drafts ---------------------------------------------------------------------------------------
 
@@ -381,13 +339,13 @@ class AssessmentStore:
         author = _checked_text(author, "Auteur", MAX_AUTHOR_LENGTH)
         answers_json = json.dumps(dict(answers), ensure_ascii=False)
 
-        def operation(con: duckdb.DuckDBPyConnection) -> Draft:
+        def operation(cursor: Cursor) -> Draft:
             now = self._clock()
-            current = self._draft_row(con, cpts_id)
+            current = self._draft_row(cursor, cpts_id)
             expected = expected_revision or 0
             if current is None:
                 if expected and not force:
-                    latest = self._latest_submitted_row(con, cpts_id)
+                    latest = self._latest_submitted_row(cursor, cpts_id)
                     if latest is not None:
                         why = f"il a été soumis {_fmt_when(latest['submitted_at'])} par {_who(latest['author'])}"
                     else:
@@ -403,9 +361,14 @@ class AssessmentStore:
                     "instrument_version": instrument_version or latest_instrument_version(),
                     "scoring_version": None, "answers_json": answers_json, "scores_json": None, "overall_score": None,
                     "maturity_level_id": None, "created_at": now, "updated_at": now, "submitted_at": None,
-                    "revision": 1, "author": author, "is_demo": is_demo,
+                    "revision": 1, "author": author, "is_demo": is_demo, "campaign_id": None,
                 }
-                _insert_assessment_row(con, record)
+                try:
+                    _insert_assessment_row(cursor, record)
+                except DuplicateKey as exc:  # another session created it since the read above
+                    raise ConcurrentEditError(
+                        f"Le brouillon de {cpts_name or cpts_id} vient d'être créé par une autre session : rechargez-le "
+                        "pour voir ses réponses, ou forcez l'enregistrement pour les remplacer.", None, None, None) from exc
                 return _draft_from_row(record)
             if current["revision"] != expected and not force:
                 raise ConcurrentEditError(
@@ -415,27 +378,30 @@ class AssessmentStore:
                     current["revision"], current["author"], current["updated_at"],
                 )
             new_revision = current["revision"] + 1
-            changed = con.execute(
-                """UPDATE assessments SET answers_json = ?, updated_at = ?, revision = ?, author = ?,
+            # The revision is checked again by the UPDATE itself: a concurrent save committed since the read above
+            # (PostgreSQL, read committed) leaves no row to change.
+            changed = cursor.execute(
+                f"""UPDATE assessments SET answers_json = ?, updated_at = ?, revision = ?, author = ?,
                        cpts_name = COALESCE(?, cpts_name), register_id = COALESCE(?, register_id),
                        instrument_version = COALESCE(?, instrument_version)
-                   WHERE assessment_id = ? AND status = 'draft' AND revision = ?""",
+                   WHERE assessment_id = ? AND status = 'draft' AND revision = ?
+                   RETURNING {', '.join(_COLUMNS)}""",
                 [answers_json, now, new_revision, author, cpts_name, register_id, instrument_version,
                  DRAFT_PREFIX + cpts_id, current["revision"]],
-            ).fetchall()
-            if not changed or changed[0][0] != 1:
+            )
+            if len(changed) != 1:
                 raise ConcurrentEditError(
                     f"Le brouillon de {cpts_id} vient d'être modifié par une autre session ; rechargez-le.", None, None, None
                 )
-            return _draft_from_row(self._draft_row(con, cpts_id))
+            return _draft_from_row(changed[0])
 
         return self._write(operation)
 
     def delete_draft(self, cpts_id: str, expected_revision: int, *, force: bool = False) -> None:
         """Discard the draft (submitted assessments are untouched)."""
 
-        def operation(con: duckdb.DuckDBPyConnection) -> None:
-            current = self._draft_row(con, cpts_id)
+        def operation(cursor: Cursor) -> None:
+            current = self._draft_row(cursor, cpts_id)
             if current is None:
                 return
             if current["revision"] != expected_revision and not force:
@@ -444,7 +410,7 @@ class AssessmentStore:
                     f"{_fmt_when(current['updated_at'])} (révision {current['revision']}) : suppression annulée.",
                     current["revision"], current["author"], current["updated_at"],
                 )
-            _delete_draft(con, cpts_id)
+            _delete_draft(cursor, cpts_id)
 
         self._write(operation)
 
@@ -452,25 +418,28 @@ class AssessmentStore:
         """Start the next cycle: a new draft pre-filled with the latest submission's answers.
 
         Returns the existing draft if there is one, ``None`` if the CPTS has no submission. Answers are
-        copied only when the latest instrument version is the one they were given for.
+        copied when the latest questionnaire accepts them (same version, or v1 answers in v2).
         """
 
-        def operation(con: duckdb.DuckDBPyConnection) -> Draft | None:
-            current = self._draft_row(con, cpts_id)
+        def operation(cursor: Cursor) -> Draft | None:
+            current = self._draft_row(cursor, cpts_id)
             if current is not None:
                 return _draft_from_row(current)
-            latest = self._latest_submitted_row(con, cpts_id)
+            latest = self._latest_submitted_row(cursor, cpts_id)
             if latest is None:
                 return None
             now = self._clock()
             version = latest_instrument_version()
+            # v1 answers are valid v2 answers (v2 only adds precisions): the next cycle starts from them.
+            compatible = load_instrument(version).accepts_answers_of(latest["instrument_version"])
             record = {
                 **latest, "assessment_id": DRAFT_PREFIX + cpts_id, "status": "draft", "instrument_version": version,
-                "answers_json": latest["answers_json"] if version == latest["instrument_version"] else "{}",
+                "answers_json": latest["answers_json"] if compatible else "{}",
                 "scoring_version": None, "scores_json": None, "overall_score": None, "maturity_level_id": None,
                 "created_at": now, "updated_at": now, "submitted_at": None, "revision": 1, "author": author,
+                "campaign_id": None, "shared_with_ars": False,  # consent is given per assessment, never carried over
             }
-            _insert_assessment_row(con, record)
+            _insert_assessment_row(cursor, record)
             return _draft_from_row(record)
 
         return self._write(operation)
@@ -488,8 +457,8 @@ class AssessmentStore:
         """
         author = _checked_text(author, "Auteur", MAX_AUTHOR_LENGTH)
 
-        def operation(con: duckdb.DuckDBPyConnection) -> Assessment:
-            current = self._draft_row(con, cpts_id)
+        def operation(cursor: Cursor) -> Assessment:
+            current = self._draft_row(cursor, cpts_id)
             if current is None:
                 raise AssessmentStoreError(f"Aucun brouillon à soumettre pour {cpts_id}.")
             if current["revision"] != expected_revision:
@@ -499,8 +468,15 @@ class AssessmentStore:
                     f"(révision {expected_revision}) : relisez-le avant de le soumettre.",
                     current["revision"], current["author"], current["updated_at"],
                 )
-            inst = instrument or load_instrument(current["instrument_version"])
             mdl = model or load_scoring_model(latest_scoring_version())
+            inst = instrument or load_instrument(current["instrument_version"])
+            if instrument is None and inst.version != mdl.instrument_version:
+                # A draft started on an older questionnaire whose answers the model's questionnaire accepts
+                # (v1 -> v2) is submitted on the newer one; anything else is refused below.
+                newer = load_instrument(mdl.instrument_version)
+                if newer.accepts_answers_of(inst.version):
+                    inst = newer
+                    current = {**current, "instrument_version": newer.version}
             if inst.version != current["instrument_version"] or mdl.instrument_version != inst.version:
                 raise AssessmentStoreError(
                     f"Le brouillon utilise le questionnaire v{current['instrument_version']} ; "
@@ -515,8 +491,11 @@ class AssessmentStore:
                 "overall_score": result.overall, "maturity_level_id": result.maturity_level_id,
                 "updated_at": when, "submitted_at": when, "author": author or current["author"],
             }
-            _insert_assessment_row(con, record)
-            _delete_draft(con, cpts_id)
+            _insert_assessment_row(cursor, record)
+            if _delete_draft(cursor, cpts_id, expected_revision) != 1:  # saved or submitted since the read above
+                raise ConcurrentEditError(
+                    f"Le brouillon de {current['cpts_name'] or cpts_id} vient d'être modifié ou soumis par une autre session : "
+                    "relisez-le avant de le soumettre.", None, None, None)
             return _assessment_from_row(record)
 
         return self._write(operation)
@@ -529,11 +508,11 @@ class AssessmentStore:
         """
         rows = [self._submitted_record(r) for r in records]
 
-        def operation(con: duckdb.DuckDBPyConnection) -> int:
+        def operation(cursor: Cursor) -> int:
             for row in rows:
                 try:
-                    _insert_assessment_row(con, row)
-                except duckdb.ConstraintException as exc:
+                    _insert_assessment_row(cursor, row)
+                except DuplicateKey as exc:
                     raise AssessmentStoreError(
                         f"L'évaluation {row['assessment_id']} existe déjà : une évaluation soumise ne peut pas être remplacée."
                     ) from exc
@@ -547,10 +526,11 @@ class AssessmentStore:
         if any(not r["is_demo"] for r in rows):
             raise AssessmentStoreError("Seules des évaluations de démonstration (is_demo) peuvent être remplacées ainsi.")
 
-        def operation(con: duckdb.DuckDBPyConnection) -> int:
-            con.execute("DELETE FROM assessments WHERE is_demo AND status = 'submitted'")
+        def operation(cursor: Cursor) -> int:
+            # consensus assessments of demo campaigns belong to them (CampaignStore.replace_demo_campaigns)
+            cursor.execute("DELETE FROM assessments WHERE is_demo AND status = 'submitted' AND campaign_id IS NULL")
             for row in rows:
-                _insert_assessment_row(con, row)
+                _insert_assessment_row(cursor, row)
             return len(rows)
 
         return self._write(operation)
@@ -574,12 +554,14 @@ class AssessmentStore:
             "scores_json": json.dumps(scores, ensure_ascii=False), "overall_score": scores.get("overall"),
             "maturity_level_id": scores.get("maturity_level_id"), "created_at": r.get("created_at") or submitted_at,
             "updated_at": submitted_at, "submitted_at": submitted_at, "revision": int(r.get("revision") or 1),
-            "author": r.get("author"), "is_demo": bool(r.get("is_demo", False)),
+            "author": r.get("author"), "is_demo": bool(r.get("is_demo", False)), "campaign_id": r.get("campaign_id"),
+            "shared_with_ars": bool(r.get("shared_with_ars", False)),
         }
 
     def demo_assessment_ids(self) -> set[str]:
         """Ids of the submitted demo (``is_demo``) assessments, so demo loading can be idempotent."""
-        return {r["assessment_id"] for r in self._read("SELECT assessment_id FROM assessments WHERE is_demo AND status = 'submitted'")}
+        return {r["assessment_id"] for r in self._read(
+            "SELECT assessment_id FROM assessments WHERE is_demo AND status = 'submitted' AND campaign_id IS NULL")}
 
     # -- reading submissions --------------------------------------------------------------------------
 
@@ -598,10 +580,24 @@ class AssessmentStore:
         rows = self._read(_SELECT + " WHERE assessment_id = ? AND status = 'submitted'", [assessment_id])
         return _assessment_from_row(rows[0]) if rows else None
 
+    def set_shared(self, assessment_id: str, shared: bool) -> Assessment:
+        """Whether the CPTS lets its ARS see this submitted assessment individually (who may decide is checked
+        by :mod:`observatory.user_data`). The one change a submitted row accepts: consent, never content."""
+
+        def operation(cursor: Cursor) -> Assessment:
+            rows = cursor.execute(f"UPDATE assessments SET shared_with_ars = ? WHERE assessment_id = ? AND status = 'submitted'"
+                                  f" RETURNING {', '.join(_COLUMNS)}", [bool(shared), assessment_id])
+            if not rows:
+                raise AssessmentStoreError(f"Évaluation soumise {assessment_id} introuvable : rien n'a été partagé.")
+            return _assessment_from_row(rows[0])
+
+        return self._write(operation)
+
+    # The latest submission of each CPTS: a window function in a subquery (both dialects; DuckDB's QUALIFY is not).
     _LATEST_SQL = (
-        _SELECT + " WHERE status = 'submitted' {where}"
-        " QUALIFY row_number() OVER (PARTITION BY cpts_id ORDER BY submitted_at DESC, assessment_id DESC) = 1"
-        " ORDER BY cpts_id"
+        "SELECT " + ", ".join(_COLUMNS) + " FROM (SELECT " + ", ".join(_COLUMNS) + ", row_number() OVER ("
+        "PARTITION BY cpts_id ORDER BY submitted_at DESC, assessment_id DESC) AS rank_in_cpts"
+        " FROM assessments WHERE status = 'submitted' {where}) AS ranked WHERE rank_in_cpts = 1 ORDER BY cpts_id"
     )
 
     def submitted_for_peers(self, cpts_ids: Iterable[str]) -> list[Assessment]:
@@ -609,7 +605,8 @@ class AssessmentStore:
         ids = list(dict.fromkeys(cpts_ids))
         if not ids:
             return []
-        rows = self._read(self._LATEST_SQL.format(where="AND list_contains(?, cpts_id)"), [ids])
+        where, params = self.db.in_list("cpts_id", ids)
+        rows = self._read(self._LATEST_SQL.format(where="AND " + where), params)
         return [_assessment_from_row(r) for r in rows]
 
     def all_latest_submitted(self, include_demo: bool = True) -> list[Assessment]:
@@ -640,10 +637,11 @@ class AssessmentStore:
         cpts = CustomCpts(f"{CUSTOM_CPTS_PREFIX}{uuid.uuid4().hex[:12]}", name.strip(), departement_code, ars_stage_code,
                           population_count, self._clock(), author, notes)
 
-        def operation(con: duckdb.DuckDBPyConnection) -> CustomCpts:
-            con.execute("INSERT INTO custom_cpts VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                        [cpts.cpts_id, cpts.name, cpts.departement_code, cpts.ars_stage_code, cpts.population_count,
-                         cpts.created_at, cpts.author, cpts.notes])
+        def operation(cursor: Cursor) -> CustomCpts:
+            cursor.execute("INSERT INTO custom_cpts (cpts_id, name, departement_code, ars_stage_code, population_count,"
+                           " created_at, author, notes) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                           [cpts.cpts_id, cpts.name, cpts.departement_code, cpts.ars_stage_code, cpts.population_count,
+                            cpts.created_at, cpts.author, cpts.notes])
             return cpts
 
         return self._write(operation)

@@ -35,6 +35,15 @@ def user_database_path() -> Path:
     return Path(os.environ.get(ENV_USER_DB, DATA_DIR / "evaluations.duckdb")).resolve()
 
 
+ENV_USER_DATABASE_URL = "OBSERVATOIRE_USER_DATABASE_URL"
+
+
+def user_data_location() -> str:
+    """Where user data lives (accounts, assessments, campaigns, plans, audit): a PostgreSQL URL when
+    ``OBSERVATOIRE_USER_DATABASE_URL`` is set (several app instances share it), else the DuckDB file."""
+    return os.environ.get(ENV_USER_DATABASE_URL) or str(user_database_path())
+
+
 def imports_dir() -> Path:
     """Copies of imported register files and their manifest, re-applied by every build (git-ignored)."""
     return Path(os.environ.get("OBSERVATOIRE_IMPORTS_DIR", DATA_DIR / "imports")).resolve()

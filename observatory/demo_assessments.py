@@ -14,8 +14,9 @@ never Python's salted ``hash``.
 
 Case studies
 ------------
-``data/instrument/case_study_answers.json`` holds the answers that Tables 4, 6 and 7 of the thesis
-allow for CPTS A to E, each with its source cell and, where the table does not determine an option, the
+``data/instrument/case_study_answers.json`` holds the answers that the thesis allows for CPTS A to E
+(Tables 3 to 7 for all five, the monograph of Annexe 1 and the sections that name CPTS A for A), each with
+its source and, where the table does not determine an option, the
 question left unanswered with a note. :func:`load_case_study_answers` reads it.
 """
 
@@ -37,8 +38,10 @@ from observatory.instrument import (
     Instrument,
     Question,
     ScoringModel,
+    latest_scoring_version,
     load_instrument,
     load_scoring_model,
+    scoring_versions,
 )
 from observatory.scoring import score_assessment
 
@@ -234,6 +237,41 @@ def _descriptive_answer(question: Question, c: _Cpts, when: date, stable: random
     return None
 
 
+# Answers are drawn from the ordered scales of model v1, where every question has one; how they are then
+# scored (v1 or v2) does not change what a CPTS answers, so its history reads the same under both models.
+ANSWER_RULES_VERSION = "1"
+_RESIDENTS_PER_PROFESSIONAL = 550  # demo only: about the ratio of the thesis's CPTS A (57 482 / 103, annexe 1)
+
+
+def _add_precisions(answers: dict[str, Any], c: _Cpts, when: date, instrument: Instrument, m: float) -> None:
+    """The questionnaire v2 precisions of a demo answer set: what is achieved rather than planned grows
+    with maturity, missions are contracted once the ACI is signed, the territory's professionals follow
+    its population."""
+    keys = instrument.precision_keys
+    if not keys:
+        return
+    noisy = _rng("precisions", c.cpts_id, when.isoformat())
+    functioning = answers.get("Q2") == "q2_fonctionnement"
+    for key, qid in keys.items():
+        question, value = instrument.question(qid), answers.get(qid)
+        precision = question.precision(key)
+        if value is None:
+            continue
+        if precision.kind == "done_subset" and isinstance(value, list):
+            ticked = [v for v in value if v not in question.exclusive_option_ids]
+            if qid == "Q3":
+                answers[key] = list(ticked) if functioning else []
+            else:
+                answers[key] = [v for v in ticked if noisy.random() < m]
+        elif key.endswith("_members"):
+            low, high = precision.option_ranges.get(value, (None, None))
+            if low is not None:
+                answers[key] = noisy.randint(low, high if high is not None else 3 * low)
+        elif key.endswith("_territory"):
+            population = {1: 30_000, 2: 60_000, 3: 120_000, 4: 220_000}[c.size_index]
+            answers[key] = max(20, int(population / _RESIDENTS_PER_PROFESSIONAL * (0.8 + 0.4 * noisy.random())))
+
+
 def _answers_for(c: _Cpts, when: date, instrument: Instrument, model: ScoringModel) -> tuple[dict[str, Any], str]:
     stage = stage_at(c.stage_dates, when) or "pre_projet"
     if stage == "pre_projet":
@@ -266,7 +304,8 @@ def _answers_for(c: _Cpts, when: date, instrument: Instrument, model: ScoringMod
 
 
 def generate_demo_assessments(cpts: pd.DataFrame, as_of: date, instrument: Instrument, model: ScoringModel, *,
-                              participation: float = 0.8, min_peers: int = 5, max_cycles: int = 3) -> list[dict[str, Any]]:
+                              participation: float = 0.8, min_peers: int = 5, max_cycles: int = 3,
+                              previous: tuple[Instrument, ScoringModel] | None = None) -> list[dict[str, Any]]:
     """Deterministic demo submitted assessments (records for :meth:`AssessmentStore.replace_demo_assessments`).
 
     ``cpts`` needs ``cpts_id``, ``name``, the four stage dates (``preproject_date``,
@@ -274,18 +313,27 @@ def generate_demo_assessments(cpts: pd.DataFrame, as_of: date, instrument: Instr
     ``size_class``; optional ``register_id`` and ``commune_count`` are used when present. Each record has
     the fields of an :class:`observatory.assessments.Assessment` plus ``stage_code`` (national stage at
     submission) and ``size_class``.
+
+    With ``previous`` (an older questionnaire and model), every submission but a CPTS's latest is scored
+    with it, as if made before the current model existed: the history then shows both versions, each
+    labelled, and the latest submissions all share the current model (peer medians need one version).
     """
     as_of = _as_date(as_of)
+    answer_model = model if model.version == ANSWER_RULES_VERSION else load_scoring_model(ANSWER_RULES_VERSION)
+    answer_instrument = load_instrument(answer_model.instrument_version)
     records = []
     for c in _participants(_eligible(cpts, as_of), as_of, participation, min_peers):
-        for when in _submission_dates(c, as_of, max_cycles):
-            answers, stage = _answers_for(c, when, instrument, model)
-            result = score_assessment(instrument, model, answers, strict=True, today=when)
+        dates = _submission_dates(c, as_of, max_cycles)
+        for when in dates:
+            inst, mdl = (instrument, model) if previous is None or when == dates[-1] else previous
+            answers, stage = _answers_for(c, when, answer_instrument, answer_model)
+            _add_precisions(answers, c, when, inst, _maturity(c, when))
+            result = score_assessment(inst, mdl, answers, strict=True, today=when)
             submitted_at = datetime(when.year, when.month, when.day, 10, 0)
             records.append({
-                "assessment_id": f"demo-{c.cpts_id}-{when:%Y%m%d}", "cpts_id": c.cpts_id, "cpts_name": c.name,
-                "register_id": c.register_id, "status": "submitted", "instrument_version": instrument.version,
-                "scoring_version": model.version, "answers": answers, "scores": result.to_dict(),
+                "assessment_id": f"demo-{c.cpts_id}-{when:%Y%m%d}-v{mdl.version}", "cpts_id": c.cpts_id, "cpts_name": c.name,
+                "register_id": c.register_id, "status": "submitted", "instrument_version": inst.version,
+                "scoring_version": mdl.version, "answers": answers, "scores": result.to_dict(),
                 "overall_score": result.overall, "maturity_level_id": result.maturity_level_id,
                 "created_at": submitted_at, "updated_at": submitted_at, "submitted_at": submitted_at, "revision": 1,
                 "author": DEMO_AUTHOR, "is_demo": True, "stage_code": stage, "size_class": c.size_class,
@@ -293,11 +341,22 @@ def generate_demo_assessments(cpts: pd.DataFrame, as_of: date, instrument: Instr
     return records
 
 
+def _default_versions(instrument: Instrument | None, model: ScoringModel | None,
+                      options: dict[str, Any]) -> tuple[Instrument, ScoringModel]:
+    """The latest model by default, with the model before it for the older demo submissions."""
+    if model is None:
+        model = load_scoring_model(latest_scoring_version())
+        versions = scoring_versions()
+        if "previous" not in options and len(versions) > 1:
+            older = load_scoring_model(versions[-2])
+            options["previous"] = (load_instrument(older.instrument_version), older)
+    return instrument or load_instrument(model.instrument_version), model
+
+
 def load_demo_into_store(store, cpts: pd.DataFrame, as_of: date, instrument: Instrument | None = None,
                          model: ScoringModel | None = None, **options: Any) -> int:
     """Replace the store's demo assessments by freshly generated ones; returns how many were written."""
-    model = model or load_scoring_model()
-    instrument = instrument or load_instrument(model.instrument_version)
+    instrument, model = _default_versions(instrument, model, options)
     records = generate_demo_assessments(cpts, as_of, instrument, model, **options)
     return store.replace_demo_assessments(records)
 
@@ -306,9 +365,9 @@ def ensure_demo_in_store(store, cpts: pd.DataFrame, as_of: date, instrument: Ins
                          model: ScoringModel | None = None, **options: Any) -> int:
     """Idempotent loading at first use: returns 0 (nothing written) when every generated demo assessment is
     already in the store, so a demo CPTS's user submissions survive restarts; otherwise (first use, or
-    generator, register or model changed) replaces the demo assessments like :func:`load_demo_into_store`."""
-    model = model or load_scoring_model()
-    instrument = instrument or load_instrument(model.instrument_version)
+    generator, register or model changed: ids carry the model version) replaces the demo assessments like
+    :func:`load_demo_into_store`."""
+    instrument, model = _default_versions(instrument, model, options)
     records = generate_demo_assessments(cpts, as_of, instrument, model, **options)
     if {r["assessment_id"] for r in records} <= store.demo_assessment_ids():
         return 0

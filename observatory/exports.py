@@ -78,6 +78,13 @@ def xlsx_bytes(sheets: Mapping[str, pd.DataFrame], notes: Mapping[str, Sequence[
     return buffer.getvalue()
 
 
+def append_row(sheet, values: Sequence[object]) -> None:
+    """Append a row to an openpyxl sheet with the rule of :func:`xlsx_bytes` (for hand-laid-out workbooks)."""
+    row = sheet.max_row + 1 if sheet.max_row > 1 or sheet.cell(1, 1).value is not None else 1
+    for column, value in enumerate(values, start=1):
+        _write_cell(sheet, row, column, _cell_value(value))
+
+
 def _write_cell(sheet, row: int, column: int, value: object):
     cell = sheet.cell(row=row, column=column)
     cell.value = value

@@ -330,6 +330,11 @@ def run_import_cli(args) -> int:
                                imports_dir=config.imports_dir(), sidecar=args.metadata, strict=args.strict,
                                on_wait=lambda text: print(text, file=sys.stderr, flush=True))
     print(format_report(outcome), end="")
+    from observatory.accounts_cli import audit_command  # imported here: the build never needs accounts
+
+    audit_command("indicator_imported", str(args.file.name), "ok" if outcome.written else "refusé",
+                  f"indicateur {options.get('code') or '?'} ; {len(outcome.report.errors)} erreur(s), "
+                  f"{len(outcome.report.warnings)} avertissement(s)")
     return 0 if outcome.written else 1
 
 

@@ -33,7 +33,14 @@ INSTRUMENT_DIR = DATA_DIR / "instrument"
 QUESTION_KINDS = ("single", "multiple", "date", "number", "per_role_text")
 DIMENSION_IDS = ("structure", "processus", "resultats")
 MATRIX_COLUMNS = ("externes", "internes", "environnementales")
-RULES = ("ordinal", "yes_no", "share", "best_of")
+RULES = ("ordinal", "yes_no", "share", "best_of", "relative_members", "distinct_professions")
+ROLES = ("scored", "descriptive", "context")
+PRECISION_KINDS = ("done_subset", "number")
+# How a model turns question points into sub-dimension, dimension and overall scores:
+# v1 « mean_of_means » (sub-dimension = weighted mean of its questions, dimension = mean of its
+# sub-dimensions, overall = mean of the three dimensions); v2 « question_weights » (every scored question
+# carries a published weight; each level is the weighted mean of its answered questions).
+AGGREGATIONS = ("mean_of_means", "question_weights")
 
 _QUESTIONNAIRE_RE = re.compile(r"^questionnaire_v(\d+)\.json$")
 _SCORING_RE = re.compile(r"^scoring_v(\d+)\.json$")
@@ -60,6 +67,22 @@ class Option:
 class Role:
     id: str
     label: str
+
+
+@dataclass(frozen=True)
+class Precision:
+    """A precision added by the Observatoire to a question of the thesis (questionnaire v2 onwards).
+
+    ``done_subset``: among the ticked options, those already achieved (answers key ``Q3_done``: a list);
+    ``number``: a non-negative integer (``Q12_territory``); ``option_ranges`` bounds it by the option chosen.
+    """
+
+    key: str
+    kind: str
+    label: str
+    help_text: str
+    section: str
+    option_ranges: Mapping[str, tuple[int, int | None]] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -90,6 +113,7 @@ class Question:
     annex_prefix: str | None = None
     annex_heading: str | None = None
     wording_note: str | None = None
+    precisions: tuple[Precision, ...] = ()
 
     @property
     def option_ids(self) -> tuple[str, ...]:
@@ -116,6 +140,12 @@ class Question:
     @property
     def role_ids(self) -> tuple[str, ...]:
         return tuple(r.id for r in self.roles)
+
+    def precision(self, key: str) -> Precision | None:
+        for p in self.precisions:
+            if p.key == key:
+                return p
+        return None
 
 
 @dataclass(frozen=True)
@@ -151,6 +181,8 @@ class Instrument:
     questions: tuple[Question, ...]
     source_path: str
     _raw: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    # Older questionnaire versions whose answers are valid here as they are (v2 = v1 + precisions).
+    compatible_answers_from: tuple[str, ...] = ()
 
     @property
     def raw(self) -> dict[str, Any]:
@@ -160,6 +192,15 @@ class Instrument:
     @property
     def question_ids(self) -> tuple[str, ...]:
         return tuple(q.id for q in self.questions)
+
+    @property
+    def precision_keys(self) -> dict[str, str]:
+        """``{precision key: question id}`` for every precision of the questionnaire."""
+        return {p.key: q.id for q in self.questions for p in q.precisions}
+
+    def accepts_answers_of(self, instrument_version: str) -> bool:
+        """Whether answers given to questionnaire ``instrument_version`` are valid answers here."""
+        return str(instrument_version) == self.version or str(instrument_version) in self.compatible_answers_from
 
     def question(self, question_id: str) -> Question:
         for q in self.questions:
@@ -187,7 +228,7 @@ class Instrument:
 @dataclass(frozen=True)
 class QuestionRule:
     question_id: str
-    role: str  # "scored" or "descriptive"
+    role: str  # "scored", "descriptive" or "context" (a constraint the CPTS undergoes: shown, never scored)
     rationale: str
     rule: str | None = None  # one of RULES when scored
     weight: float = 1.0
@@ -195,6 +236,16 @@ class QuestionRule:
     relevant: tuple[str, ...] = ()  # share
     saturation: float | None = None  # share
     item_weights: Mapping[str, float] = field(default_factory=dict)  # share (default 1 per item)
+    done_key: str | None = None  # share: precision listing the achieved items (others count as planned)
+    planned_factor: float = 1.0  # share with done_key: an item only planned counts this share of its weight
+    members_key: str | None = None  # relative_members: precision with the exact number of members
+    territory_key: str | None = None  # relative_members: precision with the territory's professionals
+    option_members: Mapping[str, float] = field(default_factory=dict)  # relative_members: members per option
+    full_share: float | None = None  # relative_members: members / professionals giving full marks
+    profession_points: Mapping[int, float] = field(default_factory=dict)  # distinct_professions: points by count
+    professions: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # distinct_professions: keywords
+    min_roles: int = 2  # distinct_professions: fewer filled roles -> not scored (cannot judge a mix)
+    changes: str | None = None  # what changed since the previous model version (French), if anything
 
     @property
     def is_scored(self) -> bool:
@@ -229,6 +280,12 @@ class ScoringModel:
     min_peers: int
     source_path: str
     _raw: Mapping[str, Any] = field(repr=False, compare=False, default_factory=dict)
+    aggregation: str = "mean_of_means"
+    # question_weights only: share of the applicable scored weight that must be answered for an overall
+    # score (and a level) to exist; this bounds what one question can move (see scoring.effective_weights).
+    min_scored_weight_pct: float | None = None
+    overall_rule: str = ""  # French sentence: how the overall score is computed (pages, report)
+    max_question_share_pct: float | None = None  # the published bound on effective weights (tests check it)
 
     @property
     def raw(self) -> dict[str, Any]:
@@ -422,6 +479,25 @@ def parse_instrument(doc: Mapping[str, Any], source: str = "questionnaire", expe
         if kind == "per_role_text" and (not roles or len({r.id for r in roles}) != len(roles)):
             problems.append(f"{where} : rôles absents ou en double")
 
+        precisions: list[Precision] = []
+        for j, pr in enumerate(q.get("precisions") or []):
+            pkey, pkind = pr.get("key", ""), pr.get("kind")
+            if not re.fullmatch(rf"Q{q.get('number')}_[a-z]+", pkey) or pkey.endswith("_other"):
+                problems.append(f"{where} : précision {j} : clé « {pkey} » attendue sous la forme « Q{q.get('number')}_xxx »")
+            if pkind not in PRECISION_KINDS:
+                problems.append(f"{where} : précision « {pkey} » de type « {pkind} » inconnu ({', '.join(PRECISION_KINDS)})")
+            if pkind == "done_subset" and kind != "multiple":
+                problems.append(f"{where} : la précision « {pkey} » (réalisé / prévu) porte sur des cases à cocher")
+            if not pr.get("label") or not pr.get("help"):
+                problems.append(f"{where} : précision « {pkey} » sans libellé ou sans aide")
+            ranges = {}
+            for oid, bounds in (pr.get("option_ranges") or {}).items():
+                if oid not in {o.id for o in options} or not isinstance(bounds, list) or len(bounds) != 2:
+                    problems.append(f"{where} : précision « {pkey} » : borne invalide pour « {oid} »")
+                    continue
+                ranges[oid] = (int(bounds[0]), None if bounds[1] is None else int(bounds[1]))
+            precisions.append(Precision(pkey, pkind or "", pr.get("label", ""), pr.get("help", ""), pr.get("section", ""), ranges))
+
         condition = None
         cond = q.get("condition")
         if cond:
@@ -439,7 +515,7 @@ def parse_instrument(doc: Mapping[str, Any], source: str = "questionnaire", expe
                 kind=kind or "", text=q.get("text", ""), help_text=help_.get("text", ""), help_section=help_.get("section", ""),
                 options=tuple(options), roles=roles, empty_answer=empty_answer, condition=condition,
                 min_value=q.get("min_value"), annex_prefix=q.get("annex_prefix"), annex_heading=q.get("annex_heading"),
-                wording_note=q.get("wording_note"),
+                wording_note=q.get("wording_note"), precisions=tuple(precisions),
             )
         )
     q_by_id = {q.id: q for q in questions}
@@ -471,11 +547,14 @@ def parse_instrument(doc: Mapping[str, Any], source: str = "questionnaire", expe
             problems.append(f"dimension {d.get('id')} : question_count {d.get('question_count')} ≠ {count} questions rattachées")
         dimensions.append(Dimension(d.get("id", ""), d.get("label", ""), d.get("description", ""), count, sub_ids))
 
+    compatible = tuple(str(v) for v in doc.get("compatible_answers_from") or ())
+    if version in compatible:
+        problems.append("compatible_answers_from ne doit pas citer la version elle-même")
     if problems:
         raise InstrumentError(f"{source} : questionnaire incohérent :\n- " + "\n- ".join(problems))
     return Instrument(
         version=version, title=doc.get("title", ""), dimensions=tuple(dimensions), subdimensions=tuple(subdimensions),
-        questions=tuple(questions), source_path=source, _raw=copy.deepcopy(dict(doc)),
+        questions=tuple(questions), source_path=source, _raw=copy.deepcopy(dict(doc)), compatible_answers_from=compatible,
     )
 
 
@@ -502,13 +581,14 @@ def parse_scoring_model(doc: Mapping[str, Any], instrument: Instrument, source: 
             problems.append(f"{where} : règle manquante (chaque question doit être notée ou descriptive)")
             continue
         role = r.get("role")
+        changes = r.get("changes")
         if not r.get("rationale"):
             problems.append(f"{where} : justification (« rationale ») manquante")
-        if role == "descriptive":
-            rules[q.id] = QuestionRule(q.id, "descriptive", r.get("rationale", ""))
+        if role in ("descriptive", "context"):
+            rules[q.id] = QuestionRule(q.id, role, r.get("rationale", ""), changes=changes)
             continue
         if role != "scored":
-            problems.append(f"{where} : rôle « {role} » inconnu (scored ou descriptive)")
+            problems.append(f"{where} : rôle « {role} » inconnu ({', '.join(ROLES)})")
             continue
         rule = r.get("rule")
         weight = r.get("weight", 1)
@@ -537,6 +617,20 @@ def parse_scoring_model(doc: Mapping[str, Any], instrument: Instrument, source: 
             if set(points) != options or any(v is None for v in points.values()):
                 # a null here would let ticking one more box lower the score (excluded -> scored)
                 problems.append(f"{where} : points (non nuls) à donner pour chaque option")
+        elif rule == "relative_members":
+            precision_keys = {p.key for p in q.precisions}
+            if q.kind != "single" or not {r.get("members_key"), r.get("territory_key")} <= precision_keys:
+                problems.append(f"{where} : la règle « relative_members » demande un choix unique et ses précisions "
+                                "(nombre d'adhérents, professionnels du territoire)")
+            if set(r.get("option_members") or {}) != options:
+                problems.append(f"{where} : nombre d'adhérents retenu à donner pour chaque tranche")
+            if not isinstance(r.get("full_share"), (int, float)) or not 0 < r.get("full_share") <= 1:
+                problems.append(f"{where} : « full_share » doit être dans ]0, 1]")
+        elif rule == "distinct_professions":
+            if q.kind != "per_role_text":
+                problems.append(f"{where} : la règle « distinct_professions » s'applique au texte par fonction")
+            if not r.get("professions") or not r.get("profession_points"):
+                problems.append(f"{where} : vocabulaire des professions ou points par nombre de professions manquants")
         elif rule == "share":
             if q.kind != "multiple":
                 problems.append(f"{where} : la règle « share » s'applique à des cases à cocher")
@@ -552,12 +646,27 @@ def parse_scoring_model(doc: Mapping[str, Any], instrument: Instrument, source: 
             total = sum(float(item_weights.get(o, 1.0)) for o in relevant)
             if not isinstance(saturation, (int, float)) or saturation <= 0 or saturation > total + 1e-9:
                 problems.append(f"{where} : saturation {saturation!r} hors de ]0, {total:g}]")
+            done_key = r.get("done_key")
+            if done_key is not None:
+                precision = q.precision(done_key)
+                if precision is None or precision.kind != "done_subset":
+                    problems.append(f"{where} : précision « {done_key} » (réalisé / prévu) absente du questionnaire")
+                factor = r.get("planned_factor")
+                if not isinstance(factor, (int, float)) or not 0 <= factor < 1:
+                    problems.append(f"{where} : « planned_factor » (part d'une case seulement prévue) doit être dans [0, 1[")
         for oid, value in points.items():
             if value is not None and (not isinstance(value, (int, float)) or not 0 <= value <= 100):
                 problems.append(f"{where} : points de « {oid} » hors de [0, 100]")
         rules[q.id] = QuestionRule(
             q.id, "scored", r.get("rationale", ""), rule=rule, weight=float(weight), points=points, relevant=relevant,
             saturation=float(saturation) if isinstance(saturation, (int, float)) else None, item_weights=item_weights,
+            done_key=r.get("done_key"), planned_factor=float(r.get("planned_factor", 1.0)),
+            members_key=r.get("members_key"), territory_key=r.get("territory_key"),
+            option_members={k: float(v) for k, v in (r.get("option_members") or {}).items()},
+            full_share=float(r["full_share"]) if isinstance(r.get("full_share"), (int, float)) else None,
+            profession_points={int(k): float(v) for k, v in (r.get("profession_points") or {}).items()},
+            professions={k: tuple(v) for k, v in (r.get("professions") or {}).items()},
+            min_roles=int(r.get("min_roles", 2)), changes=changes,
         )
 
     levels = doc.get("maturity_levels") or {}
@@ -582,6 +691,14 @@ def parse_scoring_model(doc: Mapping[str, Any], instrument: Instrument, source: 
     if set(labels) != {"up", "down", "stable", "not_comparable"}:
         problems.append("trend.labels : attendus up, down, stable, not_comparable")
     peers = doc.get("peers") or {}
+    aggregation_doc = doc.get("aggregation") or {}
+    aggregation = aggregation_doc.get("method", "mean_of_means")
+    if aggregation not in AGGREGATIONS:
+        problems.append(f"aggregation.method « {aggregation} » inconnue ({', '.join(AGGREGATIONS)})")
+    min_weight = levels.get("min_scored_weight_pct")
+    if aggregation == "question_weights" and (not isinstance(min_weight, (int, float)) or not 0 < min_weight <= 100):
+        problems.append("maturity_levels.min_scored_weight_pct (part du poids noté à renseigner) doit être dans ]0, 100]")
+    max_share = aggregation_doc.get("max_question_share_pct")
 
     if problems:
         raise InstrumentError(f"{source} : modèle de notation incohérent :\n- " + "\n- ".join(problems))
@@ -591,4 +708,7 @@ def parse_scoring_model(doc: Mapping[str, Any], instrument: Instrument, source: 
         undetermined_id=undetermined.get("id", "non_determine"), undetermined_label=undetermined.get("label", "Non déterminé"),
         trend_stable_band_points=float(trend.get("stable_band_points", 0)), trend_labels=dict(labels),
         min_peers=int(peers.get("min_peers", 5)), source_path=source, _raw=copy.deepcopy(dict(doc)),
+        aggregation=aggregation, min_scored_weight_pct=float(min_weight) if isinstance(min_weight, (int, float)) else None,
+        overall_rule=aggregation_doc.get("overall_description", ""),
+        max_question_share_pct=float(max_share) if isinstance(max_share, (int, float)) else None,
     )

@@ -10,6 +10,8 @@ RULE_LABELS = {
     "yes_no": "question Oui / Non : 100 ou 0 point",
     "share": "cases à cocher : part pondérée des cases pertinentes cochées",
     "best_of": "cases à cocher : points de la meilleure case cochée",
+    "relative_members": "adhérents rapportés aux professionnels de santé du territoire",
+    "distinct_professions": "nombre de professions différentes au bureau",
 }
 KIND_LABELS = {
     "single": "choix unique",
@@ -32,7 +34,10 @@ def _points(value: float | None) -> str:
 
 
 def rule_summary(rule: QuestionRule) -> str:
-    """One line: « Notée — choix unique ordonné : des points par modalité — poids 1 » or « Descriptive »."""
+    """One line: « Notée — choix unique ordonné : des points par modalité — poids 1 », « Descriptive »
+    or « Contexte »."""
+    if rule.role == "context":
+        return "Contexte : affichée, compte dans la complétude, jamais dans les scores"
     if not rule.is_scored:
         return "Descriptive : compte dans la complétude, jamais dans les scores"
     return f"Notée — {RULE_LABELS[rule.rule]} — poids {number_text(rule.weight)}"
@@ -43,6 +48,19 @@ def rule_details(question: Question, rule: QuestionRule) -> list[str]:
     if not rule.is_scored:
         return []
     label = {o.id: o.label for o in question.options}
+    if rule.rule == "relative_members":
+        full = number_text(100 * (rule.full_share or 1))
+        lines = [f"Points = 100 × min(1 ; (adhérents / professionnels du territoire) / {full} %) : note pleine quand "
+                 f"{full} % des professionnels du territoire adhèrent.",
+                 "Adhérents : le nombre exact s'il est précisé, sinon le milieu de la tranche : "
+                 + ", ".join(f"« {label[o].strip()} » {number_text(n)}" for o, n in rule.option_members.items()) + ".",
+                 "Sans nombre de professionnels du territoire : question non notée (exclue du calcul)."]
+        return lines
+    if rule.rule == "distinct_professions":
+        steps = " ; ".join(f"{n} profession{'s' if n > 1 else ''}{' ou plus' if n == max(rule.profession_points) else ''} : "
+                           f"{_points(p)}" for n, p in sorted(rule.profession_points.items()))
+        return [steps, f"Professions reconnues par mots-clés : {', '.join(rule.professions)} ; un texte non reconnu compte "
+                       f"pour une profession. Moins de {rule.min_roles} fonctions renseignées : non notée."]
     if rule.rule in ("ordinal", "yes_no", "best_of"):
         lines = [f"« {label[oid]} » : {_points(rule.points.get(oid))}" for oid in question.option_ids]
         if rule.rule == "best_of":
@@ -61,6 +79,9 @@ def rule_details(question: Question, rule: QuestionRule) -> list[str]:
         + (f" : la note est pleine dès {number_text(saturation)} sur {number_text(total)} possibles." if saturation < total
            else " (note pleine quand toutes les cases pertinentes sont cochées).")
     )
+    if rule.done_key:
+        lines.append(f"Une case cochée mais seulement prévue (absente de la précision « {rule.done_key} ») compte "
+                     f"{number_text(rule.planned_factor)} fois son poids : un projet compte moins qu'une réalisation.")
     for oid in sorted(question.exclusive_option_ids, key=question.option_ids.index):
         lines.append(f"« {label[oid]} » : 0 point ; ne peut pas être cochée avec une autre case (réponse refusée).")
     if question.empty_answer == "none_ticked":

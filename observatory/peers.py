@@ -115,8 +115,9 @@ def peer_comparison(group: PeerGroup, results: Iterable[ScoreResult], scoring_ve
     other = (f" ; {medians.n_excluded_other_version} évaluation(s) notée(s) avec une autre version du modèle, non comptée(s)"
              if medians.n_excluded_other_version else "")
     if n < min_peers:
-        noun = "pair a soumis" if n <= 1 else "pairs ont soumis"
+        # The exact number is not said: below the threshold, even a count narrows down who answered.
         return PeerComparison(group, medians, n, min_peers, False,
-                              f"médiane des pairs masquée : {n} {noun} ({min_peers} requis){other}")
+                              f"médiane des pairs masquée : moins de {min_peers} pairs ont soumis une évaluation "
+                              f"notée avec ce modèle (seuil d'anonymat){other}")
     return PeerComparison(group, medians, n, min_peers, True,
                           f"médiane de {n} pairs ({group.description}){other}")

@@ -37,7 +37,7 @@ from observatory.instrument import Instrument, ScoringModel
 from observatory.peers import PeerComparison
 from observatory.radar import radar_chart
 from observatory.registers.case_studies import load_case_studies_file
-from observatory.scoring import ScoreResult, score_assessment
+from observatory.scoring import ScoreResult, answers_for, score_assessment
 from observatory.self_assessment import radar_series
 from observatory.stages import UNKNOWN_STAGE, national_stage_of_ars, national_stages, stage_label
 
@@ -555,12 +555,19 @@ def score_history_chart(frame: pd.DataFrame, title: str = "Évolution des scores
     colour = alt.Color("series:N", title="Score", sort=order,
                        scale=alt.Scale(domain=order, range=["#252525", "#2c7fb8", "#41b6c4", "#d95f0e"][: len(order)]),
                        legend=alt.Legend(orient="bottom"))
+    data["version_text"] = "notation v" + data["scoring_version"].astype(str)
+    versions = sorted(dict.fromkeys(data["version_text"]))
+    # Scores frozen with different model versions are never joined by a line: one line per series and
+    # version, dashed for the older versions, the version in the legend and the tooltip.
+    dash = alt.StrokeDash("version_text:N", title="Modèle de notation", sort=versions,
+                          scale=alt.Scale(domain=versions, range=[[4, 3]] * (len(versions) - 1) + [[1, 0]]),
+                          legend=alt.Legend(orient="bottom"))
     chart = alt.Chart(data).mark_line(point=True).encode(
         x=alt.X("submitted_at:T", title="Date de soumission", axis=alt.Axis(format="%m/%Y")),
         y=alt.Y("score:Q", title="Score (0 à 100)", scale=alt.Scale(domain=[0, 100])),
-        color=colour,
+        color=colour, strokeDash=dash, detail="version_text:N",
         tooltip=[alt.Tooltip("series:N", title="Score"), alt.Tooltip("date_text:N", title="Soumise le"),
-                 alt.Tooltip("score_text:N", title="Valeur")],
+                 alt.Tooltip("score_text:N", title="Valeur"), alt.Tooltip("version_text:N", title="Modèle")],
     )
     return chart.properties(title=title, height=300).configure(locale=FRENCH_LOCALE)
 
@@ -668,7 +675,7 @@ def case_study_result(cpts_id: str, answers_by_case: Mapping[str, Mapping], inst
     answers = answers_by_case.get(letter) if letter else None
     if not answers:
         return None
-    return score_assessment(instrument, model, answers, strict=False)
+    return score_assessment(instrument, model, answers_for(instrument, answers), strict=False)
 
 
 def profile_workbook_sheets(identity: ProfileIdentity, timeline: pd.DataFrame, territory: TerritoryProfile | None,

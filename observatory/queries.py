@@ -155,6 +155,30 @@ def list_cpts(con: Connection, register_id: str) -> pd.DataFrame:
     )
 
 
+def cpts_access_facts(con: Connection) -> pd.DataFrame:
+    """Every CPTS of every register with what the access rules need: its register's kind and demo flag, and
+    its région (that of its main département, else of most of its communes)."""
+    return fetch_df(
+        con,
+        """
+        WITH by_region AS (
+            SELECT cc.cpts_id, co.region_code, count(*) AS n
+            FROM cpts_communes cc JOIN communes co ON co.commune_code = cc.commune_code
+            GROUP BY ALL
+        ), main_region AS (
+            SELECT cpts_id, arg_max(region_code, n) AS region_code FROM by_region GROUP BY cpts_id
+        )
+        SELECT c.cpts_id, r.kind AS register_kind, r.is_demo OR c.is_demo AS is_demo,
+               coalesce(d.region_code, m.region_code, r.region_code) AS region_code
+        FROM cpts c
+        JOIN registers r USING (register_id)
+        LEFT JOIN departements d ON d.departement_code = c.main_departement_code
+        LEFT JOIN main_region m ON m.cpts_id = c.cpts_id
+        ORDER BY c.cpts_id
+        """,
+    )
+
+
 def cpts_units(con: Connection, register_id: str) -> pd.DataFrame:
     """Territory of every CPTS of a register: one row per (cpts_id, commune_code)."""
     return fetch_df(

@@ -7,8 +7,9 @@ points with a French tooltip, and wrapped axis labels at radius 1.15. Same x/y d
 
 Missing values (``None``) are left as **gaps**, never drawn at 0: a 0 would claim the CPTS scored
 nothing where it simply did not answer. The outline is interrupted on both edges adjacent to a
-missing axis, a filled series is shaded only over the sectors between two answered axes (wedges from
-the centre), and the subtitle lists the missing axes per series.
+missing axis; a filled series is shaded only when every axis is answered (a shading that dips to the
+centre at a missing axis reads as a zero); the label of an axis the first series leaves unanswered is
+greyed and says « non renseigné »; and the subtitle lists the missing axes per series.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ DASH = {"filled": [1, 0], "line": [1, 0], "dashed": [6, 4]}
 class RadarError(ValueError):
     """Inconsistent series or axes."""
 
+
+MISSING_LABEL = "(non renseigné)"
+MISSING_COLOUR = "#adb5bd"
 
 @dataclass(frozen=True)
 class RadarSeries:
@@ -116,10 +120,9 @@ def radar_frames(
             for order, i in enumerate(run):
                 x, y = _xy(s.values[i] / max_value, i, n)
                 outline_rows.append({"series": s.name, "segment": segment, "order": order, "x": x, "y": y})
-            if s.style == "filled" and len(set(run)) >= 2:
-                vertices = run if all(present) else [None, *run, None]  # None: the centre closes a wedge
-                for order, i in enumerate(vertices):
-                    x, y = (0.0, 0.0) if i is None else _xy(s.values[i] / max_value, i, n)
+            if s.style == "filled" and all(present):
+                for order, i in enumerate(run):
+                    x, y = _xy(s.values[i] / max_value, i, n)
                     fill_rows.append({"series": s.name, "segment": segment, "order": order, "x": x, "y": y})
         for i, v in enumerate(s.values):
             if v is not None:
@@ -132,6 +135,7 @@ def radar_frames(
             ring_rows.append({"ring": f"{f * max_value:g}", "order": order, "x": x, "y": y})
     spoke_rows = []
     label_rows = []
+    first = series[0].values if series else [0.0] * n
     for i, label in enumerate(axis_labels):
         x, y = _xy(1.0, i, n)
         spoke_rows.append({"x": 0.0, "y": 0.0, "x2": x, "y2": y})
@@ -144,9 +148,12 @@ def radar_frames(
             lx, ly = _xy(LABEL_RADIUS + 0.07, i, n)
         align = "left" if lx > 0.1 else "right" if lx < -0.1 else "center"
         baseline = "middle" if side else "bottom" if ly > 0 else "top"
+        missing = first[i] is None and bool(series)
+        shown = textwrap.wrap(label, LABEL_WRAP_CHARS) or [label]
+        if missing:
+            shown = [*shown, MISSING_LABEL]
         label_rows.append(
-            {"axis_label": label, "lines": textwrap.wrap(label, LABEL_WRAP_CHARS) or [label],
-             "text": "\n".join(textwrap.wrap(label, LABEL_WRAP_CHARS) or [label]),
+            {"axis_label": label, "lines": shown, "text": "\n".join(shown), "missing": missing,
              "x": lx, "y": ly, "align": align, "baseline": baseline}
         )
     ring_label_rows = []
@@ -159,7 +166,8 @@ def radar_frames(
         "points": pd.DataFrame(point_rows, columns=["series", "axis_label", "value", "x", "y"]),
         "rings": pd.DataFrame(ring_rows, columns=["ring", "order", "x", "y"]),
         "spokes": pd.DataFrame(spoke_rows, columns=["x", "y", "x2", "y2"]),
-        "labels": pd.DataFrame(label_rows, columns=["axis_label", "lines", "text", "x", "y", "align", "baseline"]),
+        "labels": pd.DataFrame(label_rows, columns=["axis_label", "lines", "text", "missing", "x", "y", "align",
+                                                    "baseline"]),
         "ring_labels": pd.DataFrame(ring_label_rows, columns=["text", "x", "y"]),
     }
 
@@ -230,8 +238,9 @@ def radar_chart(
             # One string with line breaks rather than a list: Streamlit ships chart data as Arrow, and a
             # list column reaches Vega as the text "[a,b]" instead of two lines.
             alt.Chart(group.drop(columns=["align", "baseline"]))
-            .mark_text(align=align, baseline=baseline, fontSize=11, color="#343a40", lineHeight=13, lineBreak="\n")
-            .encode(x=x, y=y, text="text:N", tooltip=[alt.Tooltip("axis_label:N", title="Axe")])
+            .mark_text(align=align, baseline=baseline, fontSize=11, lineHeight=13, lineBreak="\n")
+            .encode(x=x, y=y, text="text:N", tooltip=[alt.Tooltip("axis_label:N", title="Axe")],
+                    color=alt.condition("datum.missing", alt.value(MISSING_COLOUR), alt.value("#343a40")))
             .properties(name=f"labels_{align}_{baseline}")
         )
     subtitle = _missing_subtitle(series, axis_labels, wrap_chars=max(40, int(size_px / 6.5)))

@@ -37,6 +37,7 @@ tr.total td { font-weight: bold; border-top: 2px solid #495057; }
 .weak { margin: 0; padding-left: 5mm; }
 .weak li { margin-bottom: 0.6mm; }
 .sources { font-size: 7pt; color: #495057; margin-top: 1.5mm; }
+section.campaign { break-before: page; page-break-before: always; }
 @media print { a { color: inherit; text-decoration: none; } }
 """
 
@@ -48,18 +49,62 @@ def report_file_name(cpts_name: str, when: datetime) -> str:
     return f"rapport-auto-evaluation-{slug}-{when:%Y-%m-%d}.html"
 
 
+def _aggregation_text(model: ScoringModel) -> str:
+    if model.aggregation == "question_weights":
+        return ("Chaque niveau (sous-dimension, dimension, score global) est la moyenne pondérée de ses questions notées "
+                "répondues, avec les poids publiés sur la page « Méthode » ; " + model.overall_rule)
+    return ("Une sous-dimension est la moyenne pondérée de ses questions notées, une dimension la moyenne de ses "
+            "sous-dimensions, le score global la moyenne des trois dimensions.")
+
+
 def _row(label: str, score: float | None, css: str = "", detail: str = "") -> str:
     cls = f' class="{css}"' if css else ""
     return (f"<tr{cls}><td>{escape(label)}</td><td class=\"num\">{escape(detail)}</td>"
             f"<td class=\"num\">{escape(score_text(score))}</td></tr>")
 
 
+def _campaign_html(view, actions, rules, instrument: Instrument) -> str:
+    """Second page of a campaign's report: who answered, where they split, the plan (every text escaped)."""
+    analysis = view.analysis
+    professions = ", ".join(f"{escape(p)} ({n})" for p, n in analysis.professions.items())
+    state = (f"validé le {view.campaign.closed_at:%d/%m/%Y}" if not view.campaign.is_open
+             else "en cours (non validé)")
+    single = ("<p><strong>Un seul répondant</strong> : l'évaluation reflète un seul point de vue.</p>"
+              if analysis.is_single_respondent else "")
+    split_rows = "".join(
+        f"<tr><td>{escape(q)}</td><td>{escape(instrument.subdimension(instrument.question(q).subdimension).label)}</td>"
+        f"<td>{escape(analysis.questions[q].summary)}</td></tr>" for q in analysis.split_question_ids)
+    split = (f"<table><thead><tr><th>Question</th><th>Sous-dimension</th><th>Répartition</th></tr></thead><tbody>{split_rows}"
+             "</tbody></table>") if split_rows else "<p>Aucune question aux avis partagés.</p>"
+    plan_rows = "".join(
+        f"<tr><td>{escape(a.title)}</td><td>{escape(a.owner)}</td><td>{escape(a.due_date.strftime('%d/%m/%Y') if a.due_date else '')}</td>"
+        f"<td>{escape(rules.statuses.get(a.status, a.status))}</td><td>{escape(instrument.subdimension(a.subdimension_id).label)}</td>"
+        f"<td>{escape(a.means or '')}</td></tr>" for a in actions)
+    plan = (f"<table><thead><tr><th>Action</th><th>Responsable</th><th>Échéance</th><th>Statut</th><th>Sous-dimension</th>"
+            f"<th>Moyens</th></tr></thead><tbody>{plan_rows}</tbody></table>") if plan_rows else "<p>Aucune action au plan.</p>"
+    return f"""<section class="campaign">
+<h2>Campagne « {escape(view.campaign.title)} » : consensus {escape(state)}</h2>
+<p>{len(view.people)} répondant(s) aux réponses soumises : {professions}. Règle « avis partagés » : {escape(rules.rule_text.replace('**', ''))}</p>
+{single}
+<h2>Questions aux avis partagés ({len(analysis.split_question_ids)})</h2>
+{split}
+<h2>Plan d'amélioration</h2>
+{plan}
+</section>"""
+
+
 def assessment_report_html(assessment: Assessment, instrument: Instrument, model: ScoringModel, *,
                            radar_png: bytes | None, generated_at: datetime, register_name: str | None = None,
-                           peer_message: str | None = None) -> str:
+                           peer_message: str | None = None, campaign_view=None, actions=(), rules=None) -> str:
     """One A4 page: CPTS, date, versions, level, scores table, radar image, three weakest
-    sub-dimensions with the thesis's advice, sources. A demo assessment is labelled as such."""
+    sub-dimensions with the thesis's advice, sources. A demo assessment is labelled as such. With a
+    campaign (``campaign_view``, its ``actions`` and the collective ``rules``), a second page gives who
+    answered, the split items and the improvement plan."""
     result = assessment.score_result
+    if model.version != result.scoring_version:  # a submission frozen with another model: describe that one
+        from observatory.instrument import load_scoring_model
+
+        model = load_scoring_model(result.scoring_version)
     name = assessment.cpts_name or assessment.cpts_id
     if assessment.status == "submitted" and assessment.submitted_at is not None:
         status = f"Évaluation soumise le {assessment.submitted_at:%d/%m/%Y à %H:%M}"
@@ -133,10 +178,10 @@ notation v{escape(result.scoring_version)}. Niveau de maturité : <strong>{escap
 <div class="sources">
 <p><strong>Sources.</strong> Questionnaire : {escape(source.get('reference', ''))} {escape(source.get('questions', ''))} ;
 sous-dimensions : {escape(source.get('subdimensions', ''))}. Notation : {escape(model.title)} — {escape(model.raw.get('status', ''))}
-Une question sans réponse ou non applicable n'est jamais comptée comme zéro ; une sous-dimension est la moyenne pondérée de ses
-questions notées, une dimension la moyenne de ses sous-dimensions, le score global la moyenne des trois dimensions.</p>
+Une question sans réponse ou non applicable n'est jamais comptée comme zéro. {escape(_aggregation_text(model))}</p>
 <p>Document produit par l'Observatoire des CPTS le {generated_at:%d/%m/%Y à %H:%M}.</p>
 </div>
+{_campaign_html(campaign_view, actions, rules, instrument) if campaign_view is not None else ""}
 </main>
 </body>
 </html>

@@ -113,14 +113,20 @@ def _displayable(text: object, max_length: int) -> str:
 
 # Streamlit's Markdown turns some plain text into links or icons *after* parsing, on the text itself
 # (GFM autolink literals: « http://… », « www.… », « a@b.fr »; « :shortcode: » emoji and icons), so
-# backslashes cannot stop it. A word joiner (U+2060, invisible, zero width) after « : » and « @ » and
-# inside « www. » breaks those patterns; the reader sees the same text.
+# backslashes cannot stop it. A word joiner (U+2060, invisible, zero width) after a « : » or « @ » that
+# touches a word, and inside « www. », breaks those patterns; the reader sees the same text.
 _WORD_JOINER = "\u2060"
 _WWW = re.compile(r"(?i)(www)(\.)")
 
 
+_COLON_BEFORE_WORD = re.compile(r":(?=[\w/])")  # « http://… », « :smile: », « :material/home: », « :red[ »
+_AT_BEFORE_WORD = re.compile(r"@(?=\w)")  # « nom@domaine.fr »
+
+
 def _unlinkable(text: str) -> str:
-    text = text.replace(":", ":" + _WORD_JOINER).replace("@", "@" + _WORD_JOINER)
+    """Only where a pattern could form: « Oui : 1 » or « 3 @ 4 € » stay untouched (search and copy work)."""
+    text = _COLON_BEFORE_WORD.sub(":" + _WORD_JOINER, text)
+    text = _AT_BEFORE_WORD.sub("@" + _WORD_JOINER, text)
     return _WWW.sub(lambda m: m.group(1) + _WORD_JOINER + m.group(2), text)
 
 

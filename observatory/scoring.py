@@ -42,16 +42,24 @@ from __future__ import annotations
 
 import re
 import statistics
+import unicodedata
 from collections.abc import Iterable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import date
 from typing import Any
 
-from observatory.instrument import Instrument, Question, QuestionRule, ScoringModel
+from observatory.instrument import Instrument, Precision, Question, QuestionRule, ScoringModel
 
 OTHER_SUFFIX = "_other"
 _DATE_RE = re.compile(r"^(0[1-9]|1[0-2])/(\d{4})$")
 _QID_RE = re.compile(r"^Q\d+$")
+_KEY_RE = re.compile(r"^(Q\d+)(?:_[a-z]+)?$")
+
+
+def question_id_of(key: str) -> str:
+    """The question an answers key belongs to: ``Q12`` for ``Q12``, ``Q12_territory`` or ``Q12_other``."""
+    m = _KEY_RE.match(str(key))
+    return m.group(1) if m else str(key).split("_", 1)[0]
 
 
 # --------------------------------------------------------------------------------------------------
@@ -125,11 +133,19 @@ def drop_non_applicable(instrument: Instrument, answers: Mapping[str, Any]) -> d
     known = set(instrument.question_ids)
     cleaned = {}
     for key, value in answers.items():
-        qid = key[: -len(OTHER_SUFFIX)] if key.endswith(OTHER_SUFFIX) else key
+        qid = question_id_of(key)
         if qid in known and qid not in applicable:
             continue
         cleaned[key] = value
     return cleaned
+
+
+def answers_for(instrument: Instrument, answers: Mapping[str, Any]) -> dict[str, Any]:
+    """``answers`` without the precisions ``instrument`` does not know (e.g. v2 precisions, to rescore
+    v2 answers with a v1 model, whose questions are the same). Other keys are kept as they are."""
+    known = set(instrument.precision_keys)
+    return {k: v for k, v in answers.items()
+            if not (_KEY_RE.match(str(k)) and "_" in str(k) and not str(k).endswith(OTHER_SUFFIX) and k not in known)}
 
 
 def validate_answers(instrument: Instrument, answers: Mapping[str, Any], today: date | None = None) -> list[ValidationError]:
@@ -140,15 +156,22 @@ def validate_answers(instrument: Instrument, answers: Mapping[str, Any], today: 
         return [ValidationError("", "not_a_mapping", "Les réponses doivent être un dictionnaire {question: réponse}.")]
     known = {q.id: q for q in instrument.questions}
     applicable = applicable_questions(instrument, answers)
+    precision_keys = instrument.precision_keys
 
     for key, value in answers.items():
         if key.endswith(OTHER_SUFFIX):
             errors.extend(_validate_other(known, answers, key, value))
             continue
+        if key in precision_keys:
+            question = known[precision_keys[key]]
+            errors.extend(_validate_precision(question, question.precision(key), answers, value, key in applicable or
+                                              question.id in applicable))
+            continue
         question = known.get(key)
         if question is None:
             errors.append(ValidationError(str(key), "unknown_question",
-                                          f"Clé « {key} » inconnue : ni une question (Q1 à Q{len(known)}) ni une précision « Qn_other »."))
+                                          f"Clé « {key} » inconnue : ni une question (Q1 à Q{len(known)}), ni une précision « Qn_other », "
+                                          f"ni une précision du questionnaire v{instrument.version}."))
             continue
         if not is_answered(question, value):
             continue
@@ -179,6 +202,47 @@ def _validate_other(known: Mapping[str, Question], answers: Mapping[str, Any], k
     if not ticked:
         return [ValidationError(key, "other_without_option",
                                 f"{key} : précision saisie sans avoir choisi {_label(question, text_option)} à la question {qid}.")]
+    return []
+
+
+def _is_empty(value: Any) -> bool:
+    return value is None or (isinstance(value, str) and not value.strip()) or (isinstance(value, (list, tuple)) and not value)
+
+
+def _validate_precision(question: Question, precision: Precision, answers: Mapping[str, Any], value: Any,
+                        is_applicable: bool) -> list[ValidationError]:
+    """A precision added by the Observatoire (``Q3_done``, ``Q12_territory``...): only with an answer to
+    its question, and consistent with it."""
+    key = precision.key
+    if _is_empty(value):
+        return []
+    answer = answers.get(question.id)
+    if not is_applicable or not is_answered(question, answer):
+        return [ValidationError(key, "precision_without_answer",
+                                f"{key} : précision donnée sans réponse à la question {question.id} ; répondez d'abord à {question.id}.")]
+    if precision.kind == "done_subset":
+        if not isinstance(value, (list, tuple)) or not all(isinstance(v, str) for v in value):
+            return [ValidationError(key, "not_a_list", f"{key} : liste attendue des cases de {question.id} déjà réalisées.")]
+        ticked = set(answer) if isinstance(answer, (list, tuple)) else set()
+        stray = [v for v in value if v not in ticked or v in question.exclusive_option_ids]
+        if stray:
+            names = ", ".join(_label(question, v) for v in stray)
+            return [ValidationError(key, "done_not_ticked",
+                                    f"{key} : {names} indiquée(s) comme réalisée(s) sans être cochée(s) à la question {question.id}.")]
+        return []
+    # number
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or (isinstance(value, float) and not value.is_integer()):
+        return [ValidationError(key, "not_a_number", f"{key} : un nombre entier est attendu (reçu « {value} »).")]
+    if value < 0:
+        return [ValidationError(key, "negative_number", f"{key} : le nombre ne peut pas être négatif (reçu {int(value)}).")]
+    bounds = precision.option_ranges.get(answer) if isinstance(answer, str) else None
+    if bounds is not None:
+        low, high = bounds
+        if value < low or (high is not None and value > high):
+            shown = f"{low} à {high}" if high is not None else f"au moins {low}"
+            return [ValidationError(key, "outside_option_range",
+                                    f"{key} : {int(value)} ne correspond pas à la tranche cochée à {question.id} "
+                                    f"({_label(question, answer)} : {shown}).")]
     return []
 
 
@@ -276,13 +340,57 @@ def answer_text(question: Question, answers: Mapping[str, Any]) -> str:
 # Scoring
 
 
-def question_points(question: Question, rule: QuestionRule, value: Any) -> float | None:
-    """Points (0-100) of one valid, answered value; ``None`` if descriptive or excluded."""
+def _strip_accents(text: str) -> str:
+    return "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+
+
+def bureau_professions(rule: QuestionRule, value: Mapping[str, Any]) -> list[str]:
+    """Distinct professions named in the bureau's free text (Q17), one per filled role: a profession of the
+    model's vocabulary when a keyword matches (« MG », « médecin généraliste » -> médecin), else the text
+    itself (lower case, no accents), so an unknown profession still counts once."""
+    found: list[str] = []
+    for text in value.values():
+        if not isinstance(text, str) or not text.strip():
+            continue
+        plain = _strip_accents(text)
+        match = next((pid for pid, words in rule.professions.items()
+                      if any(re.search(rf"(?<![a-z]){re.escape(_strip_accents(w))}(?![a-z])", plain) for w in words)), None)
+        found.append(match or re.sub(r"\s+", " ", plain).strip())
+    return list(dict.fromkeys(found))
+
+
+def members_count(rule: QuestionRule, value: Any, answers: Mapping[str, Any]) -> float | None:
+    """Members of the CPTS for Q12: the exact number when given, else the model's figure for the band."""
+    exact = answers.get(rule.members_key) if rule.members_key else None
+    if isinstance(exact, (int, float)) and not isinstance(exact, bool) and exact > 0:
+        return float(exact)
+    return rule.option_members.get(value)
+
+
+def question_points(question: Question, rule: QuestionRule, value: Any,
+                    answers: Mapping[str, Any] | None = None) -> float | None:
+    """Points (0-100) of one valid, answered value; ``None`` if descriptive, context or excluded.
+    ``answers`` (the whole answer set) is needed by rules that read a precision (v2)."""
     if not rule.is_scored:
         return None
+    answers = answers or {}
     if rule.rule in ("ordinal", "yes_no"):
         pts = rule.points.get(value)
         return None if pts is None else float(pts)
+    if rule.rule == "relative_members":
+        territory = answers.get(rule.territory_key)
+        members = members_count(rule, value, answers)
+        if not isinstance(territory, (int, float)) or isinstance(territory, bool) or territory <= 0 or members is None:
+            return None  # no denominator: the number alone does not measure maturity (thesis, section 5)
+        return 100.0 * min(1.0, (members / float(territory)) / float(rule.full_share or 1.0))
+    if rule.rule == "distinct_professions":
+        filled = [v for v in value.values() if isinstance(v, str) and v.strip()] if isinstance(value, Mapping) else []
+        if len(filled) < rule.min_roles:
+            return None
+        count = len(bureau_professions(rule, value))
+        steps = sorted(rule.profession_points)
+        reached = [n for n in steps if n <= count]
+        return float(rule.profession_points[reached[-1]]) if reached else 0.0
     ticked = list(dict.fromkeys(value))
     if rule.rule == "best_of":
         if not ticked:
@@ -292,7 +400,13 @@ def question_points(question: Question, rule: QuestionRule, value: Any) -> float
     if rule.rule == "share":
         if any(v in question.exclusive_option_ids for v in ticked):
             return 0.0
-        total = sum(rule.item_weight(v) for v in ticked if v in rule.relevant)
+        done = set(answers.get(rule.done_key) or ()) if rule.done_key else None
+
+        def counted(v: str) -> float:
+            # v2: an item only planned (ticked, not listed as achieved) counts a share of its weight
+            return rule.item_weight(v) * (1.0 if done is None or v in done else rule.planned_factor)
+
+        total = sum(counted(v) for v in ticked if v in rule.relevant)
         saturation = rule.saturation or sum(rule.item_weight(v) for v in rule.relevant)
         return 100.0 * min(total, saturation) / saturation
     raise ValueError(f"{question.id} : règle de notation inconnue {rule.rule!r}")
@@ -332,6 +446,9 @@ class ScoreResult:
     maturity_label: str
     maturity_reason: str
     invalid_question_ids: tuple[str, ...] = field(default=())
+    # v2 (question_weights) only: answered scored weight / applicable scored weight, in %. Absent from the
+    # scores frozen by v1, hence the default.
+    scored_weight_pct: float | None = None
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-serialisable form (frozen in the assessments store at submission)."""
@@ -351,13 +468,91 @@ def _pct(part: int, whole: int) -> float:
     return 100.0 * part / whole if whole else 0.0
 
 
+@dataclass(frozen=True)
+class Aggregate:
+    """Scores computed from question points (both aggregation methods)."""
+
+    subdimensions: dict[str, SubdimensionScore]
+    dimensions: dict[str, DimensionScore]
+    overall: float | None
+    scored_weight_pct: float | None  # question_weights: answered scored weight / applicable scored weight
+    missing_dimensions: tuple[str, ...]
+
+
+def aggregate(instrument: Instrument, model: ScoringModel, points: Mapping[str, float | None],
+              applicable: set[str], answered: set[str]) -> Aggregate:
+    """Sub-dimension, dimension and overall scores from ``points`` (question -> 0-100 or None when
+    excluded) of the ``answered`` questions among the ``applicable`` ones, by the model's method.
+
+    Pure and linear in the points for a fixed set of answered questions, which is what lets
+    :func:`effective_weights` read each question's weight off the model by moving it alone."""
+    sub_scores: dict[str, SubdimensionScore] = {}
+    for sub in instrument.subdimensions:
+        weighted_sum = weight_sum = 0.0
+        n_app = n_ans = n_sapp = n_sans = 0
+        for qid in sub.question_ids:
+            if qid not in applicable:
+                continue
+            rule = model.rule(qid)
+            n_app += 1
+            n_sapp += rule.is_scored
+            if qid not in answered:
+                continue
+            n_ans += 1
+            n_sans += rule.is_scored
+            pts = points.get(qid)
+            if rule.is_scored and pts is not None:
+                weighted_sum += rule.weight * pts
+                weight_sum += rule.weight
+        score = weighted_sum / weight_sum if weight_sum else None
+        sub_scores[sub.id] = SubdimensionScore(sub.id, score, n_sans, n_sapp, n_ans, n_app)
+
+    def weighted(question_ids: Iterable[str]) -> tuple[float | None, float, float]:
+        """(weighted mean of the answered scored points, answered weight, applicable weight)."""
+        total = mass = applicable_mass = 0.0
+        for qid in question_ids:
+            rule = model.rule(qid)
+            if not rule.is_scored or qid not in applicable:
+                continue
+            applicable_mass += rule.weight
+            pts = points.get(qid) if qid in answered else None
+            if pts is not None:
+                total += rule.weight * pts
+                mass += rule.weight
+        return (total / mass if mass else None), mass, applicable_mass
+
+    dim_scores: dict[str, DimensionScore] = {}
+    for dim in instrument.dimensions:
+        n_scored = sum(sub_scores[s].score is not None for s in dim.subdimension_ids)
+        if model.aggregation == "question_weights":
+            ids = [q for s in dim.subdimension_ids for q in instrument.subdimension(s).question_ids]
+            score = weighted(ids)[0]
+        else:
+            values = [sub_scores[s].score for s in dim.subdimension_ids if sub_scores[s].score is not None]
+            score = sum(values) / len(values) if values else None
+        dim_scores[dim.id] = DimensionScore(dim.id, score, n_scored, len(dim.subdimension_ids))
+    missing = tuple(instrument.dimension(d).label for d, sc in dim_scores.items() if sc.score is None)
+
+    scored_weight_pct = None
+    if model.aggregation == "question_weights":
+        overall, mass, applicable_mass = weighted(instrument.question_ids)
+        scored_weight_pct = 100.0 * mass / applicable_mass if applicable_mass else 0.0
+        if scored_weight_pct < (model.min_scored_weight_pct or 0.0) or (missing and model.require_all_dimensions):
+            overall = None
+    else:
+        values = [d.score for d in dim_scores.values() if d.score is not None]
+        overall = None if (missing and model.require_all_dimensions) or not values else sum(values) / len(values)
+    return Aggregate(sub_scores, dim_scores, overall, scored_weight_pct, missing)
+
+
 def score_assessment(instrument: Instrument, model: ScoringModel, answers: Mapping[str, Any], *,
                      strict: bool = True, today: date | None = None) -> ScoreResult:
     """Score an answer set.
 
     ``strict=True`` raises :class:`InvalidAnswersError` on any validation error (submission);
     ``strict=False`` scores what is valid and treats invalid answers as unanswered (live preview while a
-    draft is being filled), listing them in ``invalid_question_ids``.
+    draft is being filled), listing them in ``invalid_question_ids``. An invalid precision (``Q3_done``)
+    is ignored in preview, never the answer it precises.
     """
     if model.instrument_version != instrument.version:
         raise ValueError(f"Le modèle de notation v{model.version} porte sur le questionnaire v{model.instrument_version}, "
@@ -367,71 +562,49 @@ def score_assessment(instrument: Instrument, model: ScoringModel, answers: Mappi
         raise InvalidAnswersError(errors)
     # Only an error on the answer itself invalidates it; a bad "Autre" precision (Qn_other) does not.
     invalid = {e.key for e in errors if _QID_RE.match(e.key)}
+    bad_precisions = {e.key for e in errors if e.key in instrument.precision_keys}
+    usable = {k: v for k, v in answers.items() if k not in bad_precisions}
     applicable = applicable_questions(instrument, answers)
 
     points: dict[str, float | None] = {}
     answered: list[str] = []
-    sub_scores: dict[str, SubdimensionScore] = {}
-    for sub in instrument.subdimensions:
-        weighted_sum = weight_sum = 0.0
-        n_app = n_ans = n_sapp = n_sans = 0
-        for qid in sub.question_ids:
-            question = instrument.question(qid)
-            rule = model.rule(qid)
-            points[qid] = None
-            if qid not in applicable:
-                continue
-            n_app += 1
-            n_sapp += rule.is_scored
-            value = answers.get(qid)
-            if qid in invalid or not is_answered(question, value):
-                continue
-            answered.append(qid)
-            n_ans += 1
-            n_sans += rule.is_scored
-            pts = question_points(question, rule, value)
-            points[qid] = pts
-            if pts is not None:
-                weighted_sum += rule.weight * pts
-                weight_sum += rule.weight
-        score = weighted_sum / weight_sum if weight_sum else None
-        sub_scores[sub.id] = SubdimensionScore(sub.id, score, n_sans, n_sapp, n_ans, n_app)
-
-    dim_scores: dict[str, DimensionScore] = {}
-    for dim in instrument.dimensions:
-        values = [sub_scores[s].score for s in dim.subdimension_ids if sub_scores[s].score is not None]
-        dim_scores[dim.id] = DimensionScore(dim.id, sum(values) / len(values) if values else None, len(values),
-                                            len(dim.subdimension_ids))
-    dim_values = [d.score for d in dim_scores.values() if d.score is not None]
-    missing_dims = [instrument.dimension(d).label for d, s in dim_scores.items() if s.score is None]
-    if missing_dims and model.require_all_dimensions:
-        overall = None
-    else:
-        overall = sum(dim_values) / len(dim_values) if dim_values else None
+    for qid in instrument.question_ids:
+        points[qid] = None
+        value = answers.get(qid)
+        if qid not in applicable or qid in invalid or not is_answered(instrument.question(qid), value):
+            continue
+        answered.append(qid)
+        points[qid] = question_points(instrument.question(qid), model.rule(qid), value, usable)
+    agg = aggregate(instrument, model, points, applicable, set(answered))
 
     scored_ids = set(model.scored_question_ids)
     completeness = _pct(len(answered), len(applicable))
     n_scored_applicable = len(applicable & scored_ids)
     scored_completeness = _pct(len(set(answered) & scored_ids), n_scored_applicable)
 
-    if scored_completeness < model.min_scored_completeness_pct:
+    if model.aggregation == "question_weights" and (agg.scored_weight_pct or 0.0) < (model.min_scored_weight_pct or 0.0):
+        level_id, level_label = model.undetermined_id, model.undetermined_label
+        reason = (f"Questions notées renseignées : {_fr(agg.scored_weight_pct or 0.0, 0)} % du poids, sous le seuil de "
+                  f"{_fr(model.min_scored_weight_pct or 0.0, 0)} % : pas de score global.")
+    elif scored_completeness < model.min_scored_completeness_pct:
         level_id, level_label = model.undetermined_id, model.undetermined_label
         reason = (f"Complétude des questions notées de {_fr(scored_completeness, 0)} %, sous le seuil de "
                   f"{_fr(model.min_scored_completeness_pct, 0)} %.")
-    elif overall is None:
+    elif agg.overall is None:
         level_id, level_label = model.undetermined_id, model.undetermined_label
-        reason = "Aucune réponse notée dans la dimension : " + ", ".join(missing_dims) + "."
+        reason = "Aucune réponse notée dans la dimension : " + ", ".join(agg.missing_dimensions) + "."
     else:
-        band = model.band_for(overall)
+        band = model.band_for(agg.overall)
         level_id, level_label = band.id, band.label
-        reason = f"Score global de {_fr(overall, 1)} sur 100."
+        reason = f"Score global de {_fr(agg.overall, 1)} sur 100."
     return ScoreResult(
         instrument_version=instrument.version, scoring_version=model.version, question_points=points,
         answered_question_ids=tuple(answered),
         applicable_question_ids=tuple(q for q in instrument.question_ids if q in applicable),
-        subdimensions=sub_scores, dimensions=dim_scores, overall=overall, completeness_pct=completeness,
+        subdimensions=agg.subdimensions, dimensions=agg.dimensions, overall=agg.overall, completeness_pct=completeness,
         scored_completeness_pct=scored_completeness, maturity_level_id=level_id, maturity_label=level_label,
         maturity_reason=reason, invalid_question_ids=tuple(sorted(invalid, key=lambda q: int(q[1:]))),
+        scored_weight_pct=agg.scored_weight_pct,
     )
 
 

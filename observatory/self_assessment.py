@@ -16,7 +16,7 @@ import pandas as pd
 
 from observatory.assessments import Assessment, Draft
 from observatory.config import DATA_DIR
-from observatory.instrument import INSTRUMENT_DIR, Instrument
+from observatory.instrument import INSTRUMENT_DIR, Instrument, load_instrument
 from observatory.peers import PeerComparison
 from observatory.radar import RadarSeries
 from observatory.scoring import Comparison, ScoreResult
@@ -105,20 +105,20 @@ def _when(ts: datetime | None) -> str:
 
 def starting_point(draft: Draft | None, latest: Assessment | None, case_answers: Mapping[str, Any] | None,
                    instrument_version: str) -> StartingPoint:
-    """A saved draft wins; else the latest submission pre-fills the next cycle (same questionnaire
-    version only); else a thesis case study's published answers; else an empty questionnaire."""
+    """A saved draft wins; else the latest submission pre-fills the next cycle (when the questionnaire
+    accepts its answers: same version, or v1 answers in v2); else a thesis case study's published answers; else an empty questionnaire."""
     if draft is not None:
         by = f" par « {draft.author} »" if draft.author else ""
         return StartingPoint(dict(draft.answers), draft.revision, "draft",
                              f"Brouillon enregistré le {_when(draft.updated_at)}{by} (révision {draft.revision}), repris.")
-    if latest is not None and latest.instrument_version == instrument_version:
+    if latest is not None and load_instrument(instrument_version).accepts_answers_of(latest.instrument_version):
         return StartingPoint(dict(latest.answers), None, "latest",
                              f"Pré-rempli avec l'évaluation soumise le {_when(latest.submitted_at)} : modifiez ce qui a "
                              "changé puis enregistrez un brouillon ou soumettez une nouvelle évaluation.")
     if case_answers:
         return StartingPoint(dict(case_answers), None, "case_study",
-                             "Pré-rempli avec les réponses que les tableaux 4, 6 et 7 de la thèse permettent "
-                             "(source indiquée sous chaque réponse) ; les autres questions sont sans réponse publiée.")
+                             "Pré-rempli avec les réponses que la thèse permet (tableaux 3 à 7, monographie de la CPTS A "
+                             "en annexe 1 ; source indiquée sous chaque réponse) ; les autres questions sont sans réponse publiée.")
     return StartingPoint({}, None, "empty", "Nouveau questionnaire : aucune réponse enregistrée pour cette CPTS.")
 
 

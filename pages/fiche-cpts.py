@@ -64,6 +64,7 @@ else:
         fw.render_assessment_unavailable()
     else:
         fw.render_assessment(chosen, view)
+        errors.user_data(lambda: fw.render_rescoring(chosen, user_path, token), None)
 
 missions = pf.missions_of(cache_fiche.profile_missions(path, chosen.register_id), chosen.cpts_id)
 funding_views = pf.funding_views(identity.population_count, missions, chosen.as_of)

@@ -9,7 +9,7 @@ from observatory import matrix_view as mv
 from observatory import peers as peer_groups
 from observatory import profile as pf
 from observatory.demo_assessments import load_case_study_answers
-from observatory.instrument import load_instrument, load_scoring_model
+from observatory.instrument import latest_scoring_version, load_instrument, load_scoring_model
 from observatory.safe_text import markdown_literal
 from ui import cache, cache_fiche, errors
 from ui import matrice_widgets as mw
@@ -25,7 +25,7 @@ register_banner(context, compact=presenting)
 ensure_demo_assessments(context)
 
 matrix = mx.load_matrix()
-model = load_scoring_model()
+model = load_scoring_model(latest_scoring_version())
 instrument = load_instrument(model.instrument_version)
 subdimension_ids = mx.resolve_subdimensions(matrix, {s.label: s.id for s in instrument.subdimensions})
 user_path = cache.user_db_path()
@@ -48,7 +48,7 @@ if chosen.is_case_study:
     case_answers = load_case_study_answers()
     result = pf.case_study_result(chosen.cpts_id, case_answers, instrument, model)
     answers = case_answers.get(pf.case_study_letters().get(chosen.cpts_id)) if result is not None else None
-    origin = "réponses publiées par la thèse (tableaux 4, 6 et 7), partielles"
+    origin = "réponses publiées par la thèse (tableaux 3 à 7, annexe 1 pour A), partielles"
 else:
     history = errors.user_data(lambda: cache_fiche.profile_history(user_path, token, chosen.cpts_id), [])
     if history:

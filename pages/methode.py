@@ -6,6 +6,7 @@ import streamlit as st
 
 from observatory import method
 from observatory.instrument import load_instrument, load_scoring_model, scoring_versions
+from ui import methode_widgets as mw
 from ui.frame import page_context
 
 VERSION_PARAM = "version"
@@ -42,30 +43,26 @@ for principle in raw.get("principles", []):
 
 st.subheader("Niveaux de maturité")
 st.markdown("\n".join(f"- {line}" for line in method.band_lines(model)))
-st.markdown(
-    f"Le niveau est **{model.undetermined_label}** quand moins de {method.number_text(model.min_scored_completeness_pct)} % "
-    "des questions notées applicables ont une réponse"
-    + (", ou quand une dimension n'a aucun score." if model.require_all_dimensions else ".")
-)
+st.markdown(mw.band_rule_text(model))
 st.subheader("Évolution et pairs")
 st.markdown(f"- {raw.get('trend', {}).get('description', '')}\n- {raw.get('peers', {}).get('description', '')} "
             f"Sinon le radar dit pourquoi la médiane est masquée (par exemple « médiane des pairs masquée : 3 pairs ont "
             f"soumis ({model.min_peers} requis) »). Les pairs sont les CPTS du même registre, de la même taille ACI "
             "(population couverte) et au même stade national à la date du registre.")
 
-st.header("Questions notées et descriptives")
-rows = []
-for sub in instrument.subdimensions:
-    rules = [model.rule(q) for q in sub.question_ids]
-    rows.append({
-        "Dimension": instrument.dimension(sub.dimension).label, "Sous-dimension": sub.label,
-        "Questions": ", ".join(sub.question_ids), "Notées": sum(r.is_scored for r in rules),
-        "Descriptives": sum(not r.is_scored for r in rules),
-    })
-summary = pd.DataFrame(rows)
+mw.render_effective_weights(model, instrument, versions[: versions.index(version) + 1])
+mw.render_changes(model, instrument)
+mw.render_case_anchoring(versions)
+mw.render_campaign_rules()
+
+st.header("Questions notées, de contexte et descriptives")
+summary = pd.DataFrame([{
+    "Dimension": instrument.dimension(sub.dimension).label, "Sous-dimension": sub.label, "Questions": ", ".join(sub.question_ids),
+    **{label: sum(model.rule(q).role == role for q in sub.question_ids) for role, label in mw.ROLE_COLUMNS.items()},
+} for sub in instrument.subdimensions])
 st.dataframe(summary, hide_index=True, width="stretch")
-scored = len(model.scored_question_ids)
-st.caption(f"{scored} questions notées et {len(instrument.questions) - scored} descriptives sur {len(instrument.questions)} ; "
+counts = {label: int(summary[label].sum()) for label in mw.ROLE_COLUMNS.values()}
+st.caption(" ; ".join(f"{n} {label.lower()}" for label, n in counts.items()) + f" sur {len(instrument.questions)} questions ; "
            "une sous-dimension sans question notée n'a jamais de score.")
 
 for dim in instrument.dimensions:
@@ -85,6 +82,8 @@ for dim in instrument.dimensions:
                 st.markdown(f"**Q{question.number}. {question.text}**  \n"
                             f"*{method.KIND_LABELS[question.kind]}{condition}* — {method.rule_summary(rule)}.")
                 st.markdown(rule.rationale)
+                if rule.changes:
+                    st.markdown(f"*Changement par rapport à la version précédente* : {rule.changes}")
                 details = method.rule_details(question, rule)
                 if details:
                     st.markdown("\n".join(f"- {line}" for line in details))

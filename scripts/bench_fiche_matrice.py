@@ -85,6 +85,7 @@ def main(argv: list[str] | None = None) -> int:
     shutil.copyfile(source, db)
     os.environ[config.ENV_DB] = str(db)
     os.environ[config.ENV_USER_DB] = str(work / "evaluations.duckdb")
+    os.environ.pop(config.ENV_USER_DATABASE_URL, None)  # a throwaway DuckDB file, never a deployment's server
     print(f"Copie de {source} dans {db} ; évaluations : {work / 'evaluations.duckdb'}")
 
     import duckdb

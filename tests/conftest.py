@@ -14,7 +14,9 @@ from observatory import config
 @pytest.fixture(scope="session", autouse=True)
 def _isolated_paths(tmp_path_factory: pytest.TempPathFactory):
     root = tmp_path_factory.mktemp("observatoire-env")
-    saved = {k: os.environ.get(k) for k in (config.ENV_DB, config.ENV_USER_DB, config.ENV_CACHE_DIR, "OBSERVATOIRE_IMPORTS_DIR")}
+    saved = {k: os.environ.get(k) for k in (config.ENV_DB, config.ENV_USER_DB, config.ENV_CACHE_DIR, "OBSERVATOIRE_IMPORTS_DIR",
+                                            config.ENV_USER_DATABASE_URL)}
+    os.environ.pop(config.ENV_USER_DATABASE_URL, None)  # never a deployment's server: tests choose their backend
     os.environ[config.ENV_DB] = str(root / "absent-observatoire.duckdb")
     os.environ[config.ENV_USER_DB] = str(root / "evaluations.duckdb")
     os.environ[config.ENV_CACHE_DIR] = str(root / "raw-cache")
@@ -90,3 +92,38 @@ def real_db_path(tmp_path_factory: pytest.TempPathFactory) -> Path:
     path = folder / "observatoire.duckdb"
     build_database(raw, path, imports_dir=folder / "imports")
     return path
+
+
+@pytest.fixture(scope="session")
+def postgres_url():
+    """One real PostgreSQL server for the whole run (tests.pg_server); each test takes its own schema."""
+    from tests.pg_server import postgres_server
+
+    with postgres_server() as url:
+        yield url
+
+
+def fresh_postgres_schema(url: str) -> str:
+    """A new, empty schema on the test server; the returned URL makes it the default (search_path)."""
+    import uuid
+
+    import psycopg
+
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    with psycopg.connect(url, autocommit=True) as con:
+        con.execute(f"CREATE SCHEMA {schema}")  # a generated identifier, not user input
+    return f"{url}?options=-csearch_path%3D{schema}"
+
+
+@pytest.fixture()
+def pg_location(postgres_url) -> str:
+    """A fresh PostgreSQL schema (for the tests that only make sense on a server: concurrency, roles)."""
+    return fresh_postgres_schema(postgres_url)
+
+
+@pytest.fixture(params=["duckdb", "postgresql"])
+def user_location(request, tmp_path):
+    """Where a store test keeps its user data: the same test runs on both backends."""
+    if request.param == "duckdb":
+        return str(tmp_path / "utilisateurs.duckdb")
+    return fresh_postgres_schema(request.getfixturevalue("postgres_url"))

@@ -421,3 +421,19 @@ __all__ = [
     "weight_value",
     "unit_index",
 ]
+
+
+class Clock:
+    """A deterministic clock for the user-data stores: each call returns one minute later than the last."""
+
+    def __init__(self, start=None):
+        import datetime as _dt
+
+        self.now = start or _dt.datetime(2026, 3, 1, 10, 0)
+
+    def __call__(self):
+        import datetime as _dt
+
+        value = self.now
+        self.now += _dt.timedelta(minutes=1)
+        return value

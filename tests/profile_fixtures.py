@@ -13,7 +13,7 @@ import pandas as pd
 
 from observatory.assessments import Assessment, AssessmentStore
 from observatory.demo_assessments import generate_demo_assessments
-from observatory.instrument import load_instrument, load_scoring_model
+from observatory.instrument import latest_scoring_version, load_instrument, load_scoring_model
 from observatory.registers.importer import import_register
 
 IMPORTED_NAME = "CPTS importées (test)"
@@ -27,12 +27,12 @@ def full_answers(seed_id: str, when: dt.date) -> dict:
         "letter_of_intent_date": dt.date(2018, 6, 1), "health_project_date": dt.date(2019, 1, 1),
         "aci_date": dt.date(2019, 6, 1), "population_count": 30_000, "size_class": "taille_1",
     }])
-    model = load_scoring_model()
+    model = load_scoring_model(latest_scoring_version())
     records = generate_demo_assessments(frame, when, load_instrument(model.instrument_version), model)
     return dict(records[-1]["answers"])
 
 
-def submit_assessment(user_db: Path, cpts_id: str, cpts_name: str, register_id: str, when: dt.datetime,
+def submit_assessment(user_db: Path | str, cpts_id: str, cpts_name: str, register_id: str, when: dt.datetime,
                       answers: dict | None = None, is_demo: bool = False) -> Assessment:
     """A draft saved then submitted through the store, as the Auto-évaluation page does."""
     store = AssessmentStore(user_db)

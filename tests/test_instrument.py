@@ -253,8 +253,34 @@ def test_q16_equal_beats_different_beats_none(model):
 
 
 def test_latest_versions():
-    assert latest_scoring_version() == "1"
-    assert latest_instrument_version() == "1"
+    assert latest_scoring_version() == "2"
+    assert latest_instrument_version() == "2"
+
+
+def test_questionnaire_v2_is_v1_plus_precisions():
+    """v2 keeps the thesis's 42 questions word for word; it only adds the Observatoire's precisions."""
+    v1, v2 = _raw("questionnaire_v1.json"), _raw("questionnaire_v2.json")
+    for q1, q2 in zip(v1["questions"], v2["questions"], strict=True):
+        q2 = {k: v for k, v in q2.items() if k != "precisions"}
+        assert q1 == q2, q1["id"]
+    assert v1["subdimensions"] == v2["subdimensions"] and v1["dimensions"] == v2["dimensions"]
+    inst = load_instrument("2")
+    assert inst.accepts_answers_of("1") and not load_instrument("1").accepts_answers_of("2")
+    assert inst.precision_keys == {"Q3_done": "Q3", "Q12_members": "Q12", "Q12_territory": "Q12", "Q24_done": "Q24",
+                                   "Q36_done": "Q36"}
+    for q in inst.questions:
+        for p in q.precisions:
+            assert "Observatoire" in p.help_text, p.key  # said to be the project's addition, not the thesis's
+
+
+def test_scoring_v2_rationales_cite_the_thesis_and_say_what_changed():
+    model = load_scoring_model("2")
+    v1 = load_scoring_model("1")
+    for qid, rule in model.rules.items():
+        assert re.search(r"\d\.\d|section|annexe|tableau|figure", rule.rationale, re.IGNORECASE), qid
+        if rule.role != v1.rule(qid).role:
+            assert rule.changes, qid  # a change of role is always explained
+    assert sum(r.weight for r in model.rules.values() if r.is_scored) == 100
 
 
 def test_load_by_version_from_another_folder(tmp_path):

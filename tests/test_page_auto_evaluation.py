@@ -13,6 +13,7 @@ from datetime import datetime
 import pytest
 
 from observatory import config, db, queries
+from observatory.accounts import ADMIN, COORDINATOR
 from observatory.assessments import AssessmentStore
 from observatory.coverage import cpts_summary
 from observatory.demo_assessments import load_case_study_answers
@@ -20,7 +21,7 @@ from observatory.instrument import latest_scoring_version, load_instrument, load
 from observatory.registers.importer import import_register
 from observatory.scoring import score_assessment
 from observatory.self_assessment import case_study_notes, score_text
-from tests.apphelpers import all_text, rendered, run_page
+from tests.apphelpers import all_text, fill_questionnaire, log_in, rendered, run_page, sign_in
 from ui.auto_evaluation_widgets import NONE_TICKED, widget_key
 
 PAGE = "pages/auto-evaluation.py"
@@ -41,6 +42,7 @@ ANSWERS = {
     "Q22": "q22_oui",
     "Q33": "q33_oui",
     "Q34": "q34_non",
+    "Q40": ["q40_formation"],
     "Q41": "q41_satisfaits",
 }
 
@@ -67,22 +69,7 @@ def wkey(at, cpts_id: str, suffix: str) -> str:
 
 def set_answers(at, cpts_id: str, answers: dict) -> None:
     """Drive each question's widget the way a user would, then rerun once."""
-    for qid, value in answers.items():
-        question = INSTRUMENT.question(qid)
-        key = wkey(at, cpts_id, qid)
-        if question.kind == "single":
-            at.radio(key=key).set_value(value)
-        elif question.kind == "multiple":
-            at.multiselect(key=key).set_value(list(value) if value else [NONE_TICKED])
-        elif question.kind == "date":
-            at.text_input(key=key).input(value)
-        elif question.kind == "number":
-            at.number_input(key=key).set_value(value)
-        else:
-            for role, text in value.items():
-                at.text_input(key=wkey(at, cpts_id, f"{qid}|{role}")).input(text)
-    at.run()
-    assert not at.exception, [e.value for e in at.exception]
+    fill_questionnaire(at, lambda suffix: wkey(at, cpts_id, suffix), INSTRUMENT, answers)
 
 
 def button(at, label: str):
@@ -97,14 +84,35 @@ def click(at, label: str) -> None:
     assert not at.exception, [e.value for e in at.exception]
 
 
+COORDINATORS: dict[str, str] = {}  # cpts_id -> session token of its coordinator
+
+
+def submit(at) -> None:
+    """« Soumettre… » asks for a confirmation stating completeness and level, then « Confirmer la soumission »."""
+    click(at, "Soumettre…")
+    text = all_text(at)
+    assert "question(s) répondue(s) sur" in text and "complétude" in text and "niveau" in text
+    assert store is not None and not [b for b in at.button if b.label == "Soumettre"]
+    click(at, "Confirmer la soumission")
+
+
 def add_custom_cpts(at, name: str, population: int | None = None) -> str:
+    """An administrator adds a CPTS absent from the register (the form is theirs), then the session continues as
+    that CPTS's coordinator (only a CPTS's people answer for it)."""
+    log_in(at, sign_in("admin.test", ADMIN))
+    at.run()
     next(t for t in at.text_input if t.label == "Nom de la CPTS").input(name)
     next(s for s in at.selectbox if s.label == "Département").select("01")
     next(s for s in at.selectbox if s.label == "Stade d'avancement").select("ars_fonctionnement")
     if population is not None:
         next(n for n in at.number_input if n.label.startswith("Population couverte")).set_value(population)
     click(at, "Ajouter la CPTS")
-    return current_cpts(at)
+    cpts_id = current_cpts(at)
+    COORDINATORS[cpts_id] = sign_in(f"coord.{cpts_id.split(':')[-1]}", COORDINATOR, cpts_ids=(cpts_id,))
+    log_in(at, COORDINATORS[cpts_id])
+    at.run()
+    assert not at.exception and current_cpts(at) == cpts_id
+    return cpts_id
 
 
 def metrics(at) -> dict[str, str]:
@@ -221,7 +229,7 @@ def test_invalid_combinations_are_refused_in_french_and_block_submission(app_env
     assert any(e.startswith("Q3 : « Aucune de ces propositions » exclut toute autre réponse") for e in errors)
     # Contradictory answers are not scored (as unanswered), the rest is.
     assert_scores_displayed(at, "CPTS invalide", {k: v for k, v in ANSWERS.items() if k != "Q3"})
-    click(at, "Soumettre")
+    click(at, "Soumettre…")  # refused before the confirmation is even asked
     assert any(e.value.startswith("Soumission refusée") for e in at.error)
     assert store().history(cpts_id) == []
 
@@ -236,7 +244,7 @@ def test_draft_is_saved_and_found_by_a_new_session(app_env):
     assert draft is not None and draft.revision == 1
     assert draft.answers == ANSWERS
 
-    fresh = run_page(PAGE, {"cpts": cpts_id})  # another session (new AppTest), same user database
+    fresh = run_page(PAGE, {"cpts": cpts_id}, token=COORDINATORS[cpts_id])  # another session (new AppTest), same user database
     assert "Brouillon enregistré le" in all_text(fresh)
     assert fresh.radio(key=wkey(fresh, cpts_id, "Q4")).value == "q4_partiel"
     assert fresh.multiselect(key=wkey(fresh, cpts_id, "Q3")).value == ANSWERS["Q3"]
@@ -257,7 +265,7 @@ def test_submission_is_dated_kept_in_history_and_compared(app_env):
         "submitted_at": datetime(2024, 11, 20, 9, 0),
     }])
     set_answers(at, cpts_id, {**ANSWERS, "Q22": "q22_non"})
-    click(at, "Soumettre")
+    submit(at)
     history = store().history(cpts_id)
     assert [a.assessment_id for a in history][0] == "cycle-precedent" and len(history) == 2
     assert store().load_draft(cpts_id) is None
@@ -288,7 +296,7 @@ def test_concurrent_saves_are_never_silent(app_env):
     set_answers(first, cpts_id, ANSWERS)
     click(first, "Enregistrer le brouillon")
 
-    second = run_page(PAGE, {"cpts": cpts_id})  # loads revision 1
+    second = run_page(PAGE, {"cpts": cpts_id}, token=COORDINATORS[cpts_id])  # loads revision 1
     set_answers(first, cpts_id, {"Q4": "q4_total"})
     click(first, "Enregistrer le brouillon")  # revision 2
     set_answers(second, cpts_id, {"Q4": "q4_faible"})
@@ -330,8 +338,7 @@ def test_demo_cpts_is_labelled_prefilled_and_its_peer_median_hidden_below_five(a
                 and r["stage_code"] == me["stage_code"]]
     submitted = len(store().submitted_for_peers(peer_ids))
     assert submitted < 5
-    noun = "pair a soumis" if submitted <= 1 else "pairs ont soumis"
-    assert f"médiane des pairs masquée : {submitted} {noun} (5 requis)" in text
+    assert "médiane des pairs masquée : moins de 5 pairs ont soumis" in text
     assert not any(name.startswith("Médiane des pairs") for name in series_domain(radar(at)))
 
 
@@ -339,12 +346,13 @@ def test_case_studies_are_prefilled_with_their_thesis_sources(app_env):
     at = run_page(PAGE, {"cpts": "these-A"})  # the deep link switches the case-study toggle on
     assert at.toggle[0].value is True
     answers = load_case_study_answers()["A"]
-    assert "tableaux 4, 6 et 7 de la thèse" in all_text(at)
+    assert "tableaux 3 à 7, monographie de la CPTS A" in all_text(at)
     assert at.radio(key=wkey(at, "these-A", "Q2")).value == answers["Q2"]
     notes = case_study_notes()["A"]
     captions = [c.value for c in at.caption]
     assert any(notes["Q12"].source in c for c in captions)
-    assert any(c.startswith("Non pré-remplie") and notes["Q15"].source in c for c in captions)
+    assert any(c.startswith("Non pré-remplie") and notes["Q18"].source in c for c in captions)
+    assert any(notes["Q12_territory"].source in c for c in captions)  # a v2 precision's source, under it
     assert_scores_displayed(at, "CPTS A (étude de cas de la thèse)", answers)
 
 
@@ -394,7 +402,8 @@ def _submit_peers(cpts_ids: list[str]) -> list:
 def test_peer_median_is_drawn_from_five_peers(peer_register):
     me, peers = peer_register[0], peer_register[1:6]
     results = _submit_peers(peers)
-    at = run_page(PAGE, {"registre": "import-registre-pairs-test", "cpts": me})
+    at = run_page(PAGE, {"registre": "import-registre-pairs-test", "cpts": me},
+                  token=sign_in("coord.pair0", COORDINATOR, cpts_ids=(me,)))  # a real CPTS: its people answer
     set_answers(at, me, ANSWERS)
     spec = radar(at)
     assert series_domain(spec) == ["CPTS Pair 0", "Médiane des pairs (n = 5)"]
@@ -409,9 +418,10 @@ def test_peer_median_is_drawn_from_five_peers(peer_register):
 def test_peer_median_is_hidden_with_four_peers(peer_register):
     me, peers = peer_register[0], peer_register[1:5]
     _submit_peers(peers)
-    at = run_page(PAGE, {"registre": "import-registre-pairs-test", "cpts": me})
+    at = run_page(PAGE, {"registre": "import-registre-pairs-test", "cpts": me},
+                  token=sign_in("coord.pair0", COORDINATOR, cpts_ids=(me,)))
     set_answers(at, me, ANSWERS)
-    assert "médiane des pairs masquée : 4 pairs ont soumis (5 requis)" in all_text(at)
+    assert "médiane des pairs masquée : moins de 5 pairs ont soumis" in all_text(at)
     assert series_domain(radar(at)) == ["CPTS Pair 0"]
     assert not any(n.startswith("Médiane des pairs") for n in series_domain(radar(at)))
 
@@ -442,3 +452,19 @@ def test_other_precision_help_texts_and_unsaved_answers_kept_across_cpts(app_env
     click(at, "Enregistrer le brouillon")
     assert store().load_draft(cpts_id).answers == {"Q10": ["q10_autre"], "Q10_other": "Plateforme territoriale d'appui"}
     assert "Modifications non enregistrées" not in all_text(at)
+
+
+def test_what_would_make_the_cpts_progress(app_env):
+    """The sensitivity table lists real single changes, computed by the model, the largest gain first."""
+    from observatory.model_insight import improvement_options
+
+    at = run_page(PAGE)
+    cpts_id = add_custom_cpts(at, "CPTS Sensible")
+    set_answers(at, cpts_id, ANSWERS)
+    table = next(df.value for df in at.dataframe if "Changement" in df.value.columns)
+    expected, provisional = improvement_options(INSTRUMENT, MODEL, ANSWERS)
+    assert list(table["Question"]) == [o.question_id for o in expected]
+    assert table.iloc[0]["Gain (points)"] == "+" + score_text(expected[0].gain)
+    assert all(MODEL.rule(q).is_scored for q in table["Question"])
+    assert ("score provisoire" in all_text(at)) is provisional
+    assert "Évaluation à un seul répondant" in all_text(at)  # a single respondent is said to be one

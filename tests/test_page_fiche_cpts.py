@@ -16,7 +16,7 @@ from observatory import config
 from observatory.assessments import AssessmentStore
 from observatory.demo_assessments import load_case_study_answers
 from observatory.indicators import format_number
-from observatory.instrument import load_instrument, load_scoring_model
+from observatory.instrument import latest_scoring_version, load_instrument, load_scoring_model
 from observatory.scoring import score_assessment
 from observatory.self_assessment import score_text
 from tests import profile_fixtures as pfx
@@ -143,7 +143,7 @@ def test_case_study_shows_published_tables_beside_the_idf_reference(app_env):
     for ref in ("Tableau 4", "Tableau 5", "Tableau 6", "Tableau 7"):
         assert any(ref in rendered(m.value) for m in at.markdown), ref
     # partial answers of Tables 4, 6, 7 scored leniently
-    model = load_scoring_model()
+    model = load_scoring_model(latest_scoring_version())
     result = score_assessment(load_instrument(model.instrument_version), model, load_case_study_answers()["C"],
                               strict=False)
     assert f"{len(result.answered_question_ids)} question(s) renseignée(s)" in text
@@ -204,3 +204,26 @@ def test_an_unknown_cpts_in_the_link_is_reported(app_env):
     at = run_page(PAGE, {"cpts": "n-existe-pas"})
     assert any("n-existe-pas" in rendered(w.value) for w in at.warning)
     assert at.header  # another CPTS is shown
+
+
+def test_a_history_of_two_model_versions_is_labelled_and_rescored_on_request(app_env):
+    """Demo histories hold v1 then v2 submissions: the chart never joins the two versions, and the toggle
+    shows the v1 submissions rescored with v2 beside their frozen scores."""
+    from observatory.model_insight import rescore
+
+    at = run_page(PAGE, {"cpts": demo_cpts(app_env)[0][0]})  # also loads the demo assessments
+    store = AssessmentStore(config.user_database_path())
+    mixed = next(c for c, _ in demo_cpts(app_env) if len({a.scoring_version for a in store.history(c)}) > 1)
+    at = run_page(PAGE, {"cpts": mixed})
+    history = store.history(mixed)
+    spec = chart_titled(at, "Évolution des scores (sur 100)")
+    assert spec["encoding"]["strokeDash"]["field"] == "version_text" and spec["encoding"]["detail"]["field"] == "version_text"
+    assert "plusieurs versions du modèle" in all_text(at)
+    latest = latest_scoring_version()
+    next(t for t in at.toggle if t.label.startswith("Recalculer l'historique")).set_value(True).run()
+    table = next(df.value for df in at.dataframe if "Notation d'origine" in df.value.columns)
+    assert list(table["Notation d'origine"]) == [f"v{a.scoring_version}" for a in history]
+    model = load_scoring_model(latest)
+    for (_, row), a in zip(table.iterrows(), history, strict=True):
+        assert row["Score global (origine)"] == score_text(a.score_result.overall)
+        assert row[f"Score global (recalculé v{latest})"] == score_text(rescore(a.answers, a.instrument_version, model).result.overall)

@@ -15,7 +15,7 @@ from observatory import config
 from observatory import matrix as mx
 from observatory.assessments import AssessmentStore
 from observatory.demo_assessments import load_case_study_answers
-from observatory.instrument import load_instrument, load_scoring_model
+from observatory.instrument import latest_scoring_version, load_instrument, load_scoring_model
 from observatory.scoring import answer_text, score_assessment
 from tests import profile_fixtures as pfx
 from tests.apphelpers import all_text, run_page
@@ -23,7 +23,7 @@ from tests.test_matrix import EXPECTED_CELLS
 
 PAGE = "pages/matrice.py"
 ROW_IDS = {"Structure": "structure", "Processus": "processus", "Résultats": "resultats"}
-MODEL = load_scoring_model()
+MODEL = load_scoring_model(latest_scoring_version())
 INSTRUMENT = load_instrument(MODEL.instrument_version)
 
 
@@ -178,6 +178,24 @@ def test_a_demo_cpts_coloured_by_its_latest_scores_with_its_answers(app_env):
         assert answers[qid] == (answer_text(INSTRUMENT.question(qid), submitted.answers) or "sans réponse")
     assert "cm-selected" in cells_by_element(parsed(at))["gouvernance"]["classes"]
     assert any("Ce qu'en dit la thèse" in m.value for m in at.markdown)
+
+
+def test_user_data_on_postgresql_and_a_write_by_another_instance_shows_at_once(app_env, pg_location, monkeypatch):
+    """The deployment setting points the whole app at PostgreSQL; an assessment submitted by another instance
+    (another store on the same server) changes the store's counter, so the next run shows it."""
+    monkeypatch.setenv(config.ENV_USER_DATABASE_URL, pg_location)
+    cpts_id, name = demo_cpts(app_env)[-1]
+    at = run_page(PAGE, {"cpts": cpts_id})  # the demo assessments are loaded into PostgreSQL
+    at.radio(key="matrice_mode").set_value("cpts").run()
+    demo = AssessmentStore(pg_location).latest_submitted(cpts_id)
+    assert demo is not None and demo.is_demo
+    assert_colours(parsed(at), {sid: s["score"] for sid, s in demo.scores["subdimensions"].items()})
+    answers = pfx.full_answers("autre-instance", dt.date(2031, 1, 1))
+    submitted = pfx.submit_assessment(pg_location, cpts_id, name, "demo", dt.datetime(2031, 1, 1, 9), answers=answers)
+    assert submitted.scores["subdimensions"] != demo.scores["subdimensions"]  # the page has something to change
+    at.run()
+    assert_colours(parsed(at), {sid: s["score"] for sid, s in submitted.scores["subdimensions"].items()})
+    assert not config.user_database_path().exists()  # the default DuckDB file was never needed
 
 
 def test_a_demo_cpts_without_assessment_is_not_coloured(app_env):

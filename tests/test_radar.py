@@ -121,10 +121,13 @@ def test_missing_values_leave_a_gap_never_a_zero():
     assert len(segments) == 2  # axes 7-11 and 13-4 (wrapping past the top)
     assert all((r["x"], r["y"]) != (0.0, 0.0) for r in outline)
     assert len(outline) == 19 - len(missing)
-    # Fill: wedges from the centre over answered sectors only.
-    fills = layers["fills"][1]
-    centre_rows = [r for r in fills if (r["x"], r["y"]) == (0.0, 0.0)]
-    assert len(centre_rows) == 2 * len(segments)
+    # No shading at all when an axis is missing: a fill dipping to the centre would read as a zero.
+    assert "fills" not in layers
+    # The unanswered axes say so, greyed.
+    label_rows = [r for name, (_, rows) in layers.items() if name.startswith("labels_") for r in rows]
+    flagged = {r["axis_label"] for r in label_rows if r["missing"]}
+    assert flagged == {SUBDIMENSIONS[i] for i in missing}
+    assert all(r["text"].endswith("(non renseigné)") for r in label_rows if r["missing"])
     title = chart.to_dict()["title"]
     assert "non renseigné" in title["subtitle"][0] and "Éthique et valeurs" in title["subtitle"][0]
 

@@ -99,6 +99,9 @@ PAGE_QUERIES = {
     "matrice": lambda rid, cid: {"registre": rid, "cpts": cid},
     "methode": lambda rid, cid: {"registre": rid},
     "accueil": lambda rid, cid: {"registre": rid},
+    "synthese": lambda rid, cid: {"registre": rid},
+    "administration": lambda rid, cid: {"registre": rid},
+    "campagne": lambda rid, cid: {"registre": rid, "cpts": cid},
     "financement": lambda rid, cid: {"registre": rid, "echelle": "departement", "departement": "01", "cpts": cid},
 }
 

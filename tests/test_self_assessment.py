@@ -3,6 +3,7 @@ series (and the fast radar spec, identical to the Altair chart), comparison tabl
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import random
 from datetime import date, datetime, timedelta
@@ -56,7 +57,9 @@ def test_starting_point_prefers_draft_then_latest_then_case_study(tmp_path):
     latest = _assessment(BASE)
     sp = starting_point(None, latest, {"Q2": "q2_ingenierie"}, "1")
     assert sp.kind == "latest" and sp.answers == BASE and "10/01/2025 à 14:05" in sp.origin
-    assert starting_point(None, latest, None, "2").kind == "empty"  # other questionnaire version: not copied
+    assert starting_point(None, latest, None, "2").kind == "latest"  # v1 answers are valid v2 answers
+    newer = dataclasses.replace(latest, instrument_version="2")
+    assert starting_point(None, newer, None, "1").kind == "empty"  # v1 cannot read v2's precisions: not copied
     draft = store.save_draft("x", {"Q4": "q4_total"}, None, author="Mme B")
     sp = starting_point(draft, latest, None, "1")
     assert sp.kind == "draft" and sp.draft_revision == 1 and sp.answers == {"Q4": "q4_total"} and "« Mme B »" in sp.origin
@@ -71,7 +74,8 @@ def test_case_studies_map_to_their_answers_and_sources():
         answered = {q for q, n in notes[case].items() if n.is_answered}
         assert answered == {k for k in answers[case] if not k.endswith("_other")}
         assert all(n.source for n in notes[case].values())
-    assert notes["A"]["Q15"].text.startswith("Non pré-remplie : Tableau 7")
+    assert notes["E"]["Q15"].text.startswith("Non pré-remplie : Tableau 7")
+    assert notes["A"]["Q15"].text.startswith("Source : Annexe 1")
     assert notes["A"]["Q5"].is_approximation
 
 
@@ -159,7 +163,7 @@ def test_demo_loading_is_idempotent_and_keeps_user_submissions(tmp_path):
     written = ensure_demo_in_store(store, register, date(2024, 3, 31), INSTRUMENT, MODEL)
     assert written > 0 and len(store.demo_assessment_ids()) == written
     # A user submits on a demo CPTS (flagged demo, as the page does); loading again writes nothing.
-    store.save_draft("d01", BASE, None, is_demo=True)
+    store.save_draft("d01", BASE, None, is_demo=True, instrument_version=INSTRUMENT.version)
     store.submit("d01", 1, instrument=INSTRUMENT, model=MODEL)
     assert ensure_demo_in_store(store, register, date(2024, 3, 31), INSTRUMENT, MODEL) == 0
     assert len(store.history("d01")) == len([i for i in store.demo_assessment_ids() if i.startswith("demo-d01-")]) + 1

@@ -15,7 +15,8 @@ from typing import Any
 
 import streamlit as st
 
-from observatory.instrument import Instrument, Question, ScoringModel
+from observatory.instrument import Instrument, Precision, Question, ScoringModel
+from observatory.safe_text import markdown_literal
 from observatory.scoring import OTHER_SUFFIX, applicable_questions, validate_answers
 from observatory.self_assessment import SourceNote, StartingPoint
 
@@ -107,10 +108,16 @@ def widget_key(state: EditState, suffix: str) -> str:
     return f"ae|{state.cpts_id}|{state.generation}|{suffix}"
 
 
-def _help(question: Question, is_scored: bool) -> str:
-    role = ("Question notée : voir la page « Méthode » pour ses points." if is_scored
-            else "Question descriptive : elle compte dans la complétude, jamais dans les scores.")
-    return f"{question.help_text}\n\n(Thèse, section {question.help_section}.) {role}"
+_ROLE_HELP = {
+    "scored": "Question notée : voir la page « Méthode » pour ses points et son poids.",
+    "descriptive": "Question descriptive : elle compte dans la complétude, jamais dans les scores.",
+    "context": "Question de contexte : elle décrit ce que la CPTS subit ou un choix que la thèse ne hiérarchise pas ; "
+               "elle compte dans la complétude, jamais dans les scores.",
+}
+
+
+def _help(question: Question, role: str) -> str:
+    return f"{question.help_text}\n\n(Thèse, section {question.help_section}.) {_ROLE_HELP[role]}"
 
 
 def _label(question: Question) -> str:
@@ -150,11 +157,11 @@ def _multiple(question: Question, initial: Any, key: str, help_text: str) -> tup
 
 
 def render_question(question: Question, model: ScoringModel, initial: Mapping[str, Any], state: EditState,
-                    note: SourceNote | None) -> tuple[dict[str, Any], str | None]:
+                    note: SourceNote | None, notes: Mapping[str, SourceNote] | None = None) -> tuple[dict[str, Any], str | None]:
     """Draw one question; returns its answer fragment (``{Qn: value, Qn_other: text}``) and a problem of
     the input itself (contradictory pseudo-option), if any."""
     qid = question.id
-    help_text = _help(question, model.rule(qid).is_scored)
+    help_text = _help(question, model.rule(qid).role)
     key = widget_key(state, qid)
     value = initial.get(qid)
     fragment: dict[str, Any] = {}
@@ -192,15 +199,45 @@ def render_question(question: Question, model: ScoringModel, initial: Mapping[st
                               value=str(initial.get(qid + OTHER_SUFFIX) or ""), key=widget_key(state, qid + OTHER_SUFFIX))
         if other.strip():
             fragment[qid + OTHER_SUFFIX] = other.strip()
-    if note is not None:
+    if isinstance(note, str):  # a computed caption (e.g. the campaign's distribution): shown as plain text
+        st.caption(markdown_literal(note, max_length=1200))
+    elif note is not None:
         st.caption(("Thèse — " if note.is_answered else "") + note.text)
+    for precision in question.precisions:
+        value = _precision(question, precision, answer, initial.get(precision.key), widget_key(state, precision.key))
+        if value is not None:
+            fragment[precision.key] = value
+        precision_note = notes.get(precision.key) if notes else None
+        if isinstance(precision_note, SourceNote):
+            st.caption(("Thèse — " if precision_note.is_answered else "") + precision_note.text)
     return fragment, problem
 
 
+def _precision(question: Question, precision: Precision, answer: Any, initial: Any, key: str) -> Any:
+    """One precision added by the Observatoire (questionnaire v2), drawn under its question only once the
+    question has an answer it can precise; returns its value or None."""
+    help_text = f"{precision.help_text} (Thèse, section {precision.section}.)"
+    if precision.kind == "done_subset":
+        ticked = [v for v in answer if v not in question.exclusive_option_ids] if isinstance(answer, list) else []
+        if not ticked:
+            return None
+        labels = {o.id: o.label for o in question.options}
+        default = [v for v in initial if v in ticked] if isinstance(initial, list) else []
+        chosen = st.multiselect(precision.label, ticked, default=default, format_func=labels.get, key=key, help=help_text,
+                                placeholder="Aucune pour l'instant (toutes prévues)")
+        return list(chosen) or None
+    if answer is None:
+        return None
+    number = st.number_input(precision.label, min_value=0, value=int(initial) if isinstance(initial, (int, float)) else None,
+                             step=1, format="%d", key=key, help=help_text, placeholder="Nombre")
+    return None if number is None else int(number)
+
+
 def render_questionnaire(instrument: Instrument, model: ScoringModel, state: EditState,
-                         notes: Mapping[str, SourceNote] | None = None, today: date | None = None) -> QuestionnaireInput:
-    """The 42 questions in one tab per dimension and one expander per sub-dimension; conditional
-    questions appear only when they apply (Q2). Each validation problem is shown under its question."""
+                         notes: Mapping[str, SourceNote | str] | None = None, today: date | None = None,
+                         expanded: frozenset[str] = frozenset()) -> QuestionnaireInput:
+    """The 42 questions in one tab per dimension and one expander per sub-dimension (the first of each tab,
+    and those in ``expanded``, open); conditional questions appear only when they apply (Q2). Each validation problem is shown under its question."""
     collected = QuestionnaireInput({})
     notes = notes or {}
     tabs = st.tabs([f"{d.label} ({d.question_count} questions)" for d in instrument.dimensions])
@@ -209,19 +246,20 @@ def render_questionnaire(instrument: Instrument, model: ScoringModel, state: Edi
             for n, sid in enumerate(dim.subdimension_ids):
                 sub = instrument.subdimension(sid)
                 count = len(sub.question_ids)
-                with st.expander(f"{sub.label} ({count} question{'s' if count > 1 else ''})", expanded=n == 0):
+                with st.expander(f"{sub.label} ({count} question{'s' if count > 1 else ''})", expanded=n == 0 or sid in expanded):
                     st.caption(sub.description)
                     for qid in sub.question_ids:
-                        _question_block(instrument, model, instrument.question(qid), state, notes.get(qid), collected, today)
+                        _question_block(instrument, model, instrument.question(qid), state, notes, collected, today)
     return collected
 
 
 def _question_block(instrument: Instrument, model: ScoringModel, question: Question, state: EditState,
-                    note: SourceNote | None, collected: QuestionnaireInput, today: date | None) -> None:
+                    notes: Mapping[str, SourceNote], collected: QuestionnaireInput, today: date | None) -> None:
+    note = notes.get(question.id)
     if question.id not in applicable_questions(instrument, collected.answers):
         st.caption(f"Q{question.number} masquée : posée seulement si {question.condition.label}.")
         return
-    fragment, problem = render_question(question, model, state.answers, state, note)
+    fragment, problem = render_question(question, model, state.answers, state, note, notes)
     collected.answers.update(fragment)
     messages = [problem] if problem else []
     if fragment:

@@ -107,24 +107,53 @@ def departement_table(path: str) -> pd.DataFrame:
 
 
 # --- auto-evaluation ---
-# Caches of the « Auto-évaluation » and « Méthode » pages. The assessments store (user database, its own
-# file) is a cache_resource per path: it holds no connection, only the path and its schema check. Demo
+# Caches of the « Auto-évaluation » and « Méthode » pages. The assessments store (the user-data database: a
+# DuckDB file of its own by default, or PostgreSQL) is a cache_resource per location: it holds no DuckDB
+# connection (PostgreSQL: a few idle pooled ones), only the location and its schema check. Demo
 # assessments are loaded once per (user database, analytical database, register, date): a cache_resource
 # used for its side effect, idempotent anyway (observatory.demo_assessments.ensure_demo_in_store).
+
+import time as _time  # noqa: E402
 
 from observatory import coverage as _ae_coverage  # noqa: E402
 from observatory import peers as _peers  # noqa: E402
 from observatory.assessments import AssessmentStore as _AssessmentStore  # noqa: E402
+from observatory.assessments import StoreUnavailableError as _StoreUnavailableError  # noqa: E402
 from observatory.demo_assessments import ensure_demo_in_store as _ensure_demo_in_store  # noqa: E402
 
 
 def user_db_path() -> str:
-    return str(config.user_database_path())
+    """Where user data lives: the DuckDB file (default) or the PostgreSQL URL (``config.user_data_location``).
+    A cache key only: never shown (a URL may hold a password)."""
+    return config.user_data_location()
 
 
 @st.cache_resource(show_spinner=False)
-def _assessment_store(user_path: str) -> _AssessmentStore:
+def _open_assessment_store(user_path: str) -> _AssessmentStore:
     return _AssessmentStore(user_path)
+
+
+_STORE_RETRY_AFTER_S = 5.0
+
+
+@st.cache_resource(show_spinner=False)
+def _store_failures() -> dict[str, tuple[float, _StoreUnavailableError]]:
+    """location -> (when, why) of the last failed opening, for every session (cleared with the caches)."""
+    return {}
+
+
+def _assessment_store(user_path: str) -> _AssessmentStore:
+    """The store, or its problem. Opening a locked file waits a few seconds, an unreachable server up to its
+    timeout: a failed opening is remembered for a few seconds, so a page's reads report it at once instead
+    of each waiting again (caches never keep a failure)."""
+    failed = _store_failures().get(user_path)
+    if failed is not None and _time.monotonic() - failed[0] < _STORE_RETRY_AFTER_S:
+        raise _StoreUnavailableError(failed[1].problem) from failed[1]
+    try:
+        return _open_assessment_store(user_path)
+    except _StoreUnavailableError as exc:
+        _store_failures()[user_path] = (_time.monotonic(), exc)
+        raise
 
 
 def assessment_store() -> _AssessmentStore:

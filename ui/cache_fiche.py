@@ -1,21 +1,23 @@
 """Caches of the « Fiche CPTS » (pages/fiche-cpts.py) and « Matrice » (pages/matrice.py) pages: thin
 ``st.cache_data`` wrappers. Keys: database path, register with its reference date and région, CPTS id. The
 register's snapshot, units and indicator frames are the « Couverture » caches (``ui.cache_couverture``: one
-copy in memory for both pages). Reads of the assessments store are keyed by the user database path plus a
-token that changes whenever the file is written (size and modification times of the file and its journal),
-so a new submission shows at once and an unchanged file is never re-read. The store handle, the peer
+copy in memory for both pages). Reads of the assessments store are keyed by the user-data location plus a
+token that changes whenever user data is written. The store handle, the peer
 profiles and the loading of the demo assessments are those of the « Auto-évaluation » section of ``ui.cache``.
+The token of user data is the store's change token (read once per run), so a submission by this
+instance or another shows at once.
 """
 
 from __future__ import annotations
 
-import os
+import time
 
 import geopandas as gpd
 import pandas as pd
 import streamlit as st
 
 from observatory import assessments, demo_assessments, instrument, maps, matrix_view, peers, profile, queries, scoring
+from observatory.userdb import UserDataError
 from ui import cache
 from ui import cache_couverture as cc
 from ui.map_component import PreparedMap, prepare_map
@@ -102,15 +104,15 @@ def profile_map(path: str, register_id: str, as_of: str, register_region: str | 
 
 
 def user_db_token(user_path: str) -> tuple[int, ...]:
-    """Changes whenever the assessments file (or its journal) is written: part of the cache keys below."""
-    token: list[int] = []
-    for name in (user_path, user_path + ".wal"):
-        try:
-            stat = os.stat(name)
-            token += [stat.st_size, stat.st_mtime_ns]
-        except FileNotFoundError:
-            token += [0, 0]
-    return tuple(token)
+    """Changes whenever user data is written (any instance, any process): part of the cache keys below. One
+    cheap read (the store's change token: a stat of the DuckDB file, one small query on PostgreSQL), so a page
+    reads it once per run and passes it down. When the store cannot be read, a token never seen before:
+    nothing is served from the caches, and the reads that follow report the store's problem
+    (``errors.user_data``)."""
+    try:
+        return (_assessment_store(user_path).data_version(),)
+    except UserDataError:
+        return (-1, time.monotonic_ns())
 
 
 @st.cache_data(show_spinner=False, max_entries=128)
@@ -124,6 +126,11 @@ def _latest_results(user_path: str, token: tuple[int, ...]) -> dict[str, tuple[s
     """cpts_id -> (scores of its latest submitted assessment, is_demo), every CPTS of the store. Large:
     only the cached functions below read it, pages get their small results."""
     return {a.cpts_id: (a.score_result, bool(a.is_demo)) for a in _assessment_store(user_path).all_latest_submitted()}
+
+
+def latest_results(user_path: str, token: tuple[int, ...]) -> dict[str, tuple[scoring.ScoreResult, bool]]:
+    """Every CPTS's latest result (cached): for ``observatory.user_data`` only, which filters it by the rules."""
+    return _latest_results(user_path, token)
 
 
 @st.cache_data(show_spinner=False, max_entries=4)
@@ -158,8 +165,8 @@ def profile_assessment_view(
 
 @st.cache_data(show_spinner=False, max_entries=16)
 def profile_case_study_view(cpts_id: str, cpts_label: str) -> tuple[scoring.ScoreResult | None, tuple]:
-    """A case study's partial answers (thesis Tables 4, 6, 7) scored leniently, and their radars."""
-    model = instrument.load_scoring_model()
+    """A case study's partial answers (thesis Tables 3 to 7, Annexe 1 for A) scored leniently, and their radars."""
+    model = instrument.load_scoring_model(instrument.latest_scoring_version())
     questions = instrument.load_instrument(model.instrument_version)
     result = profile.case_study_result(cpts_id, demo_assessments.load_case_study_answers(), questions, model)
     return result, (profile.case_study_radars(result, questions, cpts_label) if result is not None else ())

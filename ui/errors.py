@@ -17,10 +17,12 @@ from typing import TypeVar
 import duckdb
 import streamlit as st
 
-from observatory.assessments import AssessmentStoreError, StoreUnavailableError
+from observatory.campaigns import CampaignInputError
 from observatory.db import DatabaseMissingError
 from observatory.safe_text import markdown_literal
+from observatory.scoring import InvalidAnswersError
 from observatory.storage_errors import UNKNOWN, diagnose
+from observatory.userdb import UserDataError, UserDataUnavailable
 
 T = TypeVar("T")
 UNAVAILABLE = object()  # a default meaning « the store could not be read » (not « nothing stored »)
@@ -31,11 +33,12 @@ _SHOWN_KEY = "errors_shown_this_run"
 
 def explain(exc: BaseException) -> str:
     """The French message for ``exc`` (Markdown-safe)."""
-    if isinstance(exc, StoreUnavailableError):
+    if isinstance(exc, UserDataUnavailable):  # the stores' StoreUnavailableError included
         return exc.problem.message
     if isinstance(exc, DatabaseMissingError):
         return str(exc)  # our own sentence with the configured path
-    if isinstance(exc, AssessmentStoreError):  # may quote names and authors: escaped
+    if isinstance(exc, (UserDataError, CampaignInputError, InvalidAnswersError)):
+        # Refusals written in French by the stores and the domain; they may quote names and authors: escaped.
         return markdown_literal(str(exc), max_length=2000)
     if isinstance(exc, (duckdb.Error, OSError)):
         problem = diagnose(exc, ANALYTICAL_LABEL)
@@ -68,7 +71,7 @@ def user_data(read: Callable[[], T], default: T) -> T:
     """``read()`` from the user-data store, or ``default`` with the store's problem shown as a warning."""
     try:
         return read()
-    except AssessmentStoreError as exc:
+    except UserDataError as exc:
         LOG.warning("Base des évaluations indisponible : %s", exc, exc_info=exc)
         _warn_once(explain(exc) + " Les auto-évaluations ne sont pas affichées ci-dessous.")
         return default

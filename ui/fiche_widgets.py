@@ -141,13 +141,36 @@ def render_assessment_unavailable() -> None:
     st.info("Les auto-évaluations ne peuvent pas être lues pour l'instant (voir le message en haut de la page).")
 
 
+def render_rescoring(chosen, user_path: str, token: tuple[int, ...]) -> None:
+    """On request, the CPTS's history recomputed with the current model, beside the frozen scores."""
+    from observatory.instrument import latest_scoring_version
+    from ui import cache_campaigns
+
+    history = cache_fiche.profile_history(user_path, token, chosen.cpts_id)
+    latest = latest_scoring_version()
+    if not history:
+        return
+    older = sorted({a.scoring_version for a in history if a.scoring_version != latest})
+    label = f"Recalculer l'historique avec le modèle de notation v{latest}"
+    if not st.toggle(label, key=f"fiche_rescore|{chosen.cpts_id}",
+                     help="Les scores soumis restent figés avec leur version ; le recalcul s'affiche à côté, jamais à leur place."):
+        if older:
+            st.caption(f"Historique noté avec plusieurs versions du modèle (v{', v'.join(older)} et v{latest}) : chaque "
+                       "point du graphique porte sa version ; les lignes ne relient jamais deux versions.")
+        return
+    st.dataframe(cache_campaigns.rescored_history(user_path, token, chosen.cpts_id, latest), hide_index=True, width="stretch",
+                 column_config={"Hypothèses du recalcul": st.column_config.TextColumn(width="large")})
+    st.caption(f"Colonnes « origine » : scores figés à la soumission. Colonnes « recalculé » : mêmes réponses notées avec le "
+               f"modèle v{latest} (page « Méthode »), avec les hypothèses indiquées quand une précision du questionnaire v2 manque.")
+
+
 def render_case_study_assessment(result: ScoreResult | None, radars) -> None:
     st.subheader("Auto-évaluation (réponses publiées)")
     if result is None:
         st.info("Aucune réponse publiée pour cette étude de cas.")
         return
     st.markdown(
-        f"Réponses déduites des tableaux 4, 6 et 7 de la thèse (enquête du 1er trimestre 2021) : "
+        f"Réponses déduites de la thèse (tableaux 3 à 7 ; monographie de l'annexe 1 pour la CPTS A ; enquête du 1er trimestre 2021) : "
         f"{len(result.answered_question_ids)} question(s) renseignée(s) sur {len(result.applicable_question_ids)}, "
         f"complétude {sa.score_text(result.completeness_pct, 0)} % ; niveau de maturité : **{result.maturity_label}** "
         f"({result.maturity_reason}) Scores partiels, sans comparaison aux pairs (étude de cas hors registre)."

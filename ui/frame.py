@@ -14,6 +14,7 @@ import pandas as pd
 import streamlit as st
 
 from observatory import url_params
+from observatory.accounts import ANONYMOUS, Caller
 from observatory.db import DatabaseMissingError
 from ui import cache, errors
 from ui import view_state as view
@@ -33,6 +34,7 @@ class AppContext:
     is_demo: bool
     register_region_code: str | None
     register_as_of: str | None
+    caller: Caller = ANONYMOUS  # who uses the app (ui/auth.py): every user-data access is checked against it
 
 
 REGISTER_KINDS = {"demo": "démonstration", "imported": "importé", "case_study": "études de cas"}
@@ -79,6 +81,11 @@ def render_frame() -> AppContext | None:
             on_change=_register_changed,
         )
     view.remember_register(chosen)
+    from ui import auth  # here: auth imports the stores, which the frame needs only once a database exists
+
+    caller = auth.current_caller()
+    with st.sidebar:
+        auth.render_account_box(caller)
     if chosen != ids[0] or requested is not None:
         if st.query_params.get(REGISTER_PARAM) != chosen:
             st.query_params[REGISTER_PARAM] = chosen
@@ -92,6 +99,7 @@ def render_frame() -> AppContext | None:
         is_demo=bool(row["is_demo"]),
         register_region_code=None if pd.isna(row.get("region_code")) else str(row["region_code"]),
         register_as_of=None if as_of is None or pd.isna(as_of) else pd.Timestamp(as_of).date().isoformat(),
+        caller=caller,
     )
     st.session_state[_CONTEXT_KEY] = context
     return context

@@ -21,9 +21,16 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/couverture.py", "Couverture", "couverture", ":material/map:", "Observatoire", "Couverture du territoire par les CPTS"),
     PageSpec("pages/fiche-cpts.py", "Fiche CPTS", "fiche-cpts", ":material/badge:", "Observatoire", "Fiche CPTS"),
     PageSpec("pages/financement.py", "Financement", "financement", ":material/euro:", "Observatoire", "Financement des CPTS"),
+    PageSpec("pages/synthese.py", "Synthèse régionale", "synthese", ":material/insights:", "Observatoire",
+             "Synthèse régionale des auto-évaluations"),
     PageSpec("pages/auto-evaluation.py", "Auto-évaluation", "auto-evaluation", ":material/checklist:", "Auto-évaluation", "Auto-évaluation de la CPTS"),
+    PageSpec("pages/campagne.py", "Auto-évaluation collective", "campagne", ":material/groups:", "Auto-évaluation",
+             "Auto-évaluation collective"),
     PageSpec("pages/methode.py", "Méthode", "methode", ":material/rule:", "Auto-évaluation", "Méthode de notation"),
     PageSpec("pages/matrice.py", "Matrice", "matrice", ":material/grid_view:", "Présenter", "Matrice des contraintes d'action"),
+    # Listed for everyone (a link must open its page); the page itself is reserved to administrators.
+    PageSpec("pages/administration.py", "Administration", "administration", ":material/admin_panel_settings:",
+             "Administration", "Administration"),
 )
 
 

@@ -313,6 +313,11 @@ def run_import_cli(args) -> int:
         on_wait=lambda text: print(text, file=sys.stderr, flush=True),
     )
     print(format_report(outcome), end="")
+    from observatory.accounts_cli import audit_command  # imported here: the build never needs accounts
+
+    audit_command("register_imported", str(args.file.name), "ok" if outcome.written else "refusé",
+                  f"registre « {args.name[:150]} » ; {len(outcome.report.errors)} erreur(s), "
+                  f"{len(outcome.report.warnings)} avertissement(s)")
     return 0 if outcome.written else 1
 
 

@@ -1,0 +1,59 @@
+"""The run's door to user data: a :class:`observatory.user_data.UserData` bound to the caller of the run.
+
+Pages never hold a store: they call :func:`user_data` and go through its checked methods. The raw reads
+behind the checks are cached here (keyed by the store's change token, so a save shows at once), but the
+checks themselves run at every call, whatever the caches hold.
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+import streamlit as st
+
+from observatory import access, queries
+from observatory.user_data import Reader, UserData
+from ui import cache, cache_campaigns, cache_fiche
+from ui.frame import AppContext
+
+# Case studies are CPTS anonymised by a published thesis, their answers come from its tables: public data,
+# like the demo register.
+PUBLIC_REGISTER_KINDS = ("demo", "case_study")
+
+
+@st.cache_data(show_spinner=False, max_entries=4)
+def _register_facts(path: str) -> pd.DataFrame:
+    return queries.cpts_access_facts(cache.connection_for(path))
+
+
+@st.cache_data(show_spinner=False, max_entries=8)
+def _directory(path: str, user_path: str, token: tuple) -> access.Directory:
+    """Every CPTS the rules may be asked about: those of the registers, and those added by administrators
+    (their région from their département)."""
+    facts = [access.CptsFacts(r.cpts_id, None if pd.isna(r.region_code) else str(r.region_code),
+                              bool(r.is_demo) or r.register_kind in PUBLIC_REGISTER_KINDS)
+             for r in _register_facts(path).itertuples(index=False)]
+    regions = dict(zip(cache.departement_table(path)["departement_code"], cache.departement_table(path)["region_code"],
+                       strict=True))
+    for custom in cache.assessment_store().list_custom_cpts():
+        facts.append(access.CptsFacts(custom.cpts_id, regions.get(custom.departement_code), False))
+    return access.Directory(facts)
+
+
+class _CachedReader(Reader):
+    def __init__(self, user_path: str, token: tuple):
+        super().__init__(cache.assessment_store(), cache_campaigns.campaign_store())
+        self._user_path, self._token = user_path, token
+
+    def history(self, cpts_id: str):
+        return cache_fiche.profile_history(self._user_path, self._token, cpts_id)
+
+    def latest_results(self):
+        return cache_fiche.latest_results(self._user_path, self._token)
+
+
+def user_data(context: AppContext) -> UserData:
+    """User data as the caller of this run may see and change it."""
+    user_path = cache.user_db_path()
+    token = cache_fiche.user_db_token(user_path)
+    return UserData(context.caller, cache.assessment_store(), cache_campaigns.campaign_store(),
+                    _directory(context.db_path, user_path, token), reader=_CachedReader(user_path, token))
