@@ -33,7 +33,7 @@ build: $(VENV)/.runtime-installed
 
 run: setup
 	@echo "L'Observatoire des CPTS est servi sur http://localhost:$(PORT)"
-	$(VENV)/bin/streamlit run app.py --server.port $(PORT)
+	$(VENV)/bin/streamlit run serve.py --server.port $(PORT)
 
 # Debian's Chromium for the real-browser tests (never `playwright install`: it downloads a browser).
 browser-deps:

@@ -163,12 +163,33 @@ TERRITORY_COLORS = {
 }
 
 
+AXIS_LABEL_CHARS = 38  # what fits the axis of the comparison chart (the tooltip gives the whole name)
+
+
+def distinct_short_labels(labels: list[str], max_chars: int = AXIS_LABEL_CHARS) -> list[str]:
+    """Labels short enough for an axis and still telling the bars apart. A long label keeps its first word
+    and its end (« [Démo] …Marseille 13e Arrondissement »): names of one area share their beginning
+    (« [Démo] CPTS du secteur de Marse… » fourteen times over), not their end. A label that would then read
+    like another is kept whole."""
+    def shorten(label: str) -> str:
+        if len(label) <= max_chars:
+            return label
+        head = label.split(" ", 1)[0]
+        head = head if len(head) <= 10 else head[:9]
+        return f"{head} …{label[-(max_chars - len(head) - 2):].lstrip()}"
+
+    short = [shorten(str(label)) for label in labels]
+    counts = pd.Series(short).value_counts()
+    return [s if counts[s] == 1 else str(full) for s, full in zip(short, labels, strict=True)]
+
+
 def indicator_comparison_chart(territories: pd.DataFrame, entry: dict, year: int) -> alt.TopLevelMixin:
     """Horizontal bars of an indicator over CPTS territories, white zone, département, région, France
     (``indicators.indicator_by_territory``), with the catalogue threshold as a dashed rule."""
     decimals = int(entry.get("decimals") or 0)
     data = territories.copy()
     data["value_text"] = data["value"].map(lambda v: format_number(v, decimals))
+    data["axis_label"] = distinct_short_labels(data["territory_label"].astype(str).tolist())
     data["share_text"] = data["share_below_threshold_pct"].map(
         lambda v: "n.d." if pd.isna(v) else format_number(v, 1) + " %"
     )
@@ -187,7 +208,7 @@ def indicator_comparison_chart(territories: pd.DataFrame, entry: dict, year: int
         alt.Chart(data)
         .mark_bar()
         .encode(
-            y=alt.Y("territory_label:N", title=None, sort=list(data["territory_label"])),
+            y=alt.Y("axis_label:N", title=None, sort=list(data["axis_label"]), axis=alt.Axis(labelLimit=300)),
             # The chart's title names the indicator; the axis keeps the unit (long labels were cut off).
             x=alt.X("value:Q", title=entry["unit"]),
             color=alt.Color(

@@ -114,3 +114,50 @@ def _cell_value(value: object) -> object:
     if isinstance(value, pd.Timestamp):
         return value.to_pydatetime()
     return value
+
+
+def cpts_geojson_bytes(cpts: pd.DataFrame, geometries, stage_labels: Mapping[str, str], as_of: str,
+                       register_name: str, is_demo: bool, sources: Sequence[str] = ()) -> bytes:
+    """The perimeters of ``cpts`` (rows of ``coverage.cpts_summary``) as a GeoJSON file a GIS or a report
+    opens (WGS84, the dissolved outlines of ``queries.cpts_geometries``), each with its stage at ``as_of``,
+    population, communes, départements and register; the collection says where it comes from. Text is
+    data here, written as JSON strings (never markup)."""
+    import json
+
+    import shapely
+
+    shapes = geometries.set_index("cpts_id").geometry if len(geometries) else {}
+    features = []
+    for row in cpts.itertuples(index=False):
+        geom = shapes.get(row.cpts_id) if hasattr(shapes, "get") else None
+        stage = row.stage_code if isinstance(row.stage_code, str) else None
+        features.append({
+            "type": "Feature",
+            "id": str(row.cpts_id),
+            "properties": {
+                "identifiant": str(row.cpts_id),
+                "nom": str(row.name),
+                "stade": stage_labels.get(stage, stage) if stage else "pas encore engagée",
+                "date_de_reference": as_of,
+                "population": int(row.population_count),
+                "communes": int(row.communes_count),
+                "departements": str(row.departement_codes),
+                "registre": register_name,
+                "demonstration": bool(is_demo),
+            },
+            "geometry": None if geom is None or geom.is_empty else shapely.geometry.mapping(geom),
+        })  # fmt: skip
+    collection = {
+        "type": "FeatureCollection",
+        "name": "perimetres_cpts",
+        "metadata": {
+            "registre": register_name,
+            "date_de_reference": as_of,
+            "demonstration": bool(is_demo),
+            "avertissement": "CPTS fictives (registre de démonstration)" if is_demo else "",
+            "sources": list(sources),
+            "contours": "union des communes de chaque CPTS, simplifiée (cartes nationales), WGS84",
+        },
+        "features": features,
+    }
+    return json.dumps(collection, ensure_ascii=False).encode("utf-8")

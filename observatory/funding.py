@@ -325,6 +325,15 @@ def size_class_labels() -> dict[int, str]:
     return {c.size_class: f"{c.label} ({c.population_label})" for c in load_grids().size_classes}
 
 
+def size_class_name(size_class: object, missing: str = "—") -> str:
+    """« Taille 3 » (the grid file's short label), or ``missing`` for an unknown class: every table says
+    a class the same way."""
+    if size_class is None or size_class is pd.NA or (isinstance(size_class, float) and math.isnan(size_class)):
+        return missing
+    names = {c.size_class: c.label for c in load_grids().size_classes}
+    return names.get(int(size_class), missing)
+
+
 def class_limits() -> tuple[int, ...]:
     """The limits between size classes as the sources write them: (40 000, 80 000, 175 000)."""
     return load_grids().limits

@@ -24,6 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from observatory.funding import size_class_name
 from observatory.indicators import aggregate
 
 DIRECTIONS = ("higher_is_better", "lower_is_better")
@@ -160,7 +161,7 @@ def allocation_display(table: pd.DataFrame, need_label: str | None) -> pd.DataFr
     out = pd.DataFrame({
         "CPTS": table["name"],
         "Population": table["population_count"],
-        "Taille ACI": [f"Taille {int(c)}" if pd.notna(c) else "" for c in table["size_class"]],
+        "Taille ACI": [size_class_name(c, "") for c in table["size_class"]],
         "Plafond de la grille (€)": table["ceiling_eur"].round(0).astype("int64"),
         "Grille, par habitant (€)": table["ceiling_per_inhabitant"].round(2),
         "Répartition alternative (€)": table["alternative_eur"].round(0).astype("int64"),

@@ -21,6 +21,7 @@ from dataclasses import dataclass
 import pandas as pd
 
 from observatory.coverage import KeyFigures
+from observatory.funding import size_class_name
 from observatory.stages import stage_date_columns
 
 MERGED_ID = "scenario-fusion"
@@ -167,7 +168,7 @@ def _row(situation: str, name: str, population, size_class, ceiling) -> dict:
     amount = None if ceiling is None or pd.isna(ceiling) else round(float(ceiling))
     return {
         "Situation": situation, "CPTS": name, "Population": pop,
-        "Taille ACI": "—" if size_class is None or pd.isna(size_class) else f"Taille {int(size_class)}",
+        "Taille ACI": size_class_name(size_class),
         "Plafond annuel (€)": amount,
         "Plafond par habitant (€)": round(amount / pop, 2) if amount is not None and pop else None,
     }  # fmt: skip

@@ -1,19 +1,26 @@
-"""Pure folium map builders for the coverage page (no Streamlit, no network).
+"""Building blocks of every map, and the maps of one territory: a CPTS's communes (Fiche CPTS) and an
+indicator's choropleth (pure folium builders: no Streamlit, no network).
 
 Offline by construction (stack notes): no tile layer, Leaflet served by the app at
 ``/app/static/leaflet/`` (files of the PyPI package django-js-lib-leaflet), no jQuery/Bootstrap/CDN,
-no branca colormap (it pulls d3 from a CDN): ``folium.GeoJson`` + ``style_function`` +
-``GeoJsonTooltip`` and a legend written as a plain Leaflet control in HTML/CSS.
+no branca colormap (it pulls d3 from a CDN).
 
-Payload: national views draw aggregated territories (départements, dissolved CPTS), communes only in a
-département or CPTS view; coordinates are rounded to 4 decimals (~11 m); every feature has an ``id``
-(cpts_id or commune_code) so that a click can be mapped back to the data.
+What every map carries (:func:`furnish`, ``observatory/js/map_furniture.js``): a metric scale bar, tooltips
+kept inside the map, place labels (préfectures, towns) from the data, and an area fitted beside or below
+the zoom buttons so that no control covers territory. Legends are drawn beside the map, never on it
+(:func:`legend_html`). The « Couverture » map (one base per register, light views) is in
+:mod:`observatory.coverage_map`.
+
+Payload: coordinates are rounded to 4 decimals (~11 m); every feature has an ``id`` (cpts_id or
+commune_code) so that a click can be mapped back to the data.
 """
 
 from __future__ import annotations
 
-import copy
+import json
 from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
 
 import folium
 import geopandas as gpd
@@ -25,25 +32,19 @@ from folium.template import Template
 
 from geo.shapes import simplify, simplify_coverage
 from observatory.coverage import (
-    COVERED,
     DEFAULT_STAGE_COLORS,
-    DEFAULT_STAGE_LABELS,
-    OUT_OF_REGISTER,
     OVERLAP,
-    STAGE_ORDER,
     STATUS_LABELS,
     UNKNOWN_STAGE,
-    WHITE_ZONE,
     CoverageSnapshot,
-    figures_by_area,
     stage_styles,
 )
-from observatory.funding import size_class_labels
 from observatory.indicators import NO_DATA_COLOR, NO_DATA_LABEL, Classification, IndicatorFrame, format_number
 from observatory.safe_text import html_literal
 
 LEAFLET_JS = [("leaflet", "/app/static/leaflet/leaflet.js")]
 LEAFLET_CSS = [("leaflet_css", "/app/static/leaflet/leaflet.css")]
+JS_DIR = Path(__file__).resolve().parent / "js"
 COORDINATE_DECIMALS = 4
 
 WHITE_ZONE_COLOR = "#fbe3c0"
@@ -53,12 +54,15 @@ OUT_OF_REGISTER_COLOR = "#f5f5f5"
 OVERLAP_COLOR = "#d7301f"
 OUTLINE_COLOR = "#636363"
 SELECTED_COLOR = "#111111"
+FOCUS_COLOR = "#e65100"
+FADED_COLOR = "#f7f7f7"
+OTHER_COMMUNES_COLOR = "#f0f0f0"
 # Used only when the caller passes no `stages` table: the vocabulary file's colours.
 FALLBACK_STAGE_COLORS = DEFAULT_STAGE_COLORS
-FALLBACK_STAGE_LABELS = DEFAULT_STAGE_LABELS
 FRANCE_CENTER = (46.6, 2.4)
-# National view only: 0.01° (about 1 km) is below a pixel at the zoom that shows all France.
+# National views of a map of one layer of CPTS: 0.01° (about 1 km) is below a pixel at the zoom that shows France.
 FRANCE_SIMPLIFY_TOLERANCE = 0.01
+OVERLAP_SWATCH = f"repeating-linear-gradient(45deg,{OVERLAP_COLOR} 0 3px,#ffffff 3px 6px)"
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -66,34 +70,32 @@ FRANCE_SIMPLIFY_TOLERANCE = 0.01
 # ---------------------------------------------------------------------------------------------------
 
 
-def new_map(bounds: Iterable[float] | None = None, prefer_canvas: bool = True) -> folium.Map:
-    """An empty offline map; ``bounds`` = (minx, miny, maxx, maxy) in lon/lat to fit."""
-    # zoom_snap 0.25: fit_bounds may stop between zoom levels, so an area fills the map instead of
-    # leaving it half empty (France in a 560-pixel-high map sits between zoom 5 and 6).
-    m = folium.Map(
-        location=FRANCE_CENTER, zoom_start=6, tiles=None, prefer_canvas=prefer_canvas, control_scale=True,
-        zoom_snap=0.25, zoom_delta=0.5,
-    )  # fmt: skip
-    m.default_js = list(LEAFLET_JS)
-    m.default_css = list(LEAFLET_CSS)
-    _Style(".leaflet-container{background:#ffffff;}").add_to(m)
-    if bounds is not None:
-        minx, miny, maxx, maxy = (float(b) for b in bounds)
-        if np.isfinite([minx, miny, maxx, maxy]).all():
-            m.fit_bounds([[miny, minx], [maxy, maxx]])
-    return m
+def js_source(name: str) -> str:
+    return (JS_DIR / name).read_text(encoding="utf-8")
 
 
-def map_payload_bytes(m: folium.Map) -> int:
-    """Size of the map's full HTML document (what the browser receives), in bytes.
-
-    Measured on a copy: folium's render appends script lines each time it runs, so rendering the
-    caller's map here would make the page's own render (st_folium) heavier.
-    """
-    return len(copy.deepcopy(m).get_root().render().encode("utf-8"))
+def json_for_script(value) -> str:
+    """JSON safe inside a <script> element (no « </ », no line separators that break JavaScript)."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("</", "<\\/").replace("\u2028", "\\u2028").replace("\u2029", "\\u2029")
 
 
-class _Style(MacroElement):
+class Script(MacroElement):
+    """A script placed after the map's creation; ``__MAP__`` in it names the map's variable."""
+
+    _template = Template("{% macro script(this, kwargs) %}{{ this.code }}{% endmacro %}")
+
+    def __init__(self, code: str):
+        super().__init__()
+        self._name = "ObservatoireScript"
+        self.code = code
+
+    def render(self, **kwargs):
+        self.code = self.code.replace("__MAP__", self._parent.get_name())
+        super().render(**kwargs)
+
+
+class Style(MacroElement):
     """A CSS block in the page header (kept by streamlit-folium, which drops only external links)."""
 
     _template = Template("{% macro header(this, kwargs) %}<style>{{ this.css }}</style>{% endmacro %}")
@@ -104,8 +106,68 @@ class _Style(MacroElement):
         self.css = css
 
 
+MAP_CSS = """
+.leaflet-container{background:#ffffff;font:12px/1.35 sans-serif;}
+.leaflet-tooltip.observatoire-tooltip,.leaflet-container .leaflet-tooltip{width:max-content;max-width:280px;white-space:normal;}
+.leaflet-tooltip.observatoire-moved:before{display:none;}
+.observatoire-tip{border-collapse:collapse;}
+.observatoire-tip th{text-align:left;font-weight:normal;color:#555;padding:1px 8px 1px 0;vertical-align:top;}
+.observatoire-tip td{font-weight:600;padding:1px 0;}
+.observatoire-label{white-space:nowrap;}
+.observatoire-label .nom{position:absolute;left:5px;top:-8px;font-size:11.5px;color:#1a1a1a;
+  text-shadow:0 0 2px #fff,0 0 3px #fff,0 0 4px #fff;}
+.observatoire-label.prefecture .nom{font-weight:600;}
+.observatoire-label.rang-1 .nom{font-size:12.5px;font-weight:700;}
+.observatoire-label .point{position:absolute;left:-3px;top:-3px;width:6px;height:6px;border-radius:50%;
+  background:#1a1a1a;border:1px solid #fff;}
+.observatoire-label.inset .nom{left:0;transform:translateX(-50%);font-weight:600;color:#555;font-size:11px;}
+.observatoire-label.gauche .nom{left:auto;right:5px;}
+.leaflet-control-scale-line{font-size:11px;}
+.leaflet-top.leaflet-right{display:flex;flex-direction:row-reverse;align-items:flex-start;}
+"""
+
+
+def furnish(m: folium.Map, labels: list | None = None, bounds=None, controls_free: bool = False) -> folium.Map:
+    """What every map carries: its CSS, zoom buttons and metric scale (top right), tooltips kept inside, the
+    label engine; with
+    ``labels`` (:func:`observatory.coverage_map.place_labels`) they are drawn; with ``bounds``
+    ((minx, miny, maxx, maxy)) the area is fitted beside or below the controls."""
+    Style(MAP_CSS).add_to(m)
+    code = js_source("map_furniture.js") + "\nwindow.observatoireFurniture.addControls(__MAP__);"
+    if labels:
+        code += f"\nwindow.observatoireFurniture.setLabels(__MAP__, {json_for_script(labels)});"
+    if bounds is not None and np.isfinite(list(bounds)).all():
+        minx, miny, maxx, maxy = (float(b) for b in bounds)
+        box = json_for_script([miny, minx, maxy, maxx])
+        code += f"\nwindow.observatoireFurniture.fit(__MAP__, {box}, {json.dumps(controls_free)});"
+    Script(code).add_to(m)
+    return m
+
+
+def new_map(bounds: Iterable[float] | None = None, prefer_canvas: bool = True) -> folium.Map:
+    """An empty offline map (no tiles; Leaflet served locally) with fractional zoom, so that an area fills
+    the map (France in a 560-pixel-high map sits between zoom 5 and 6). With ``bounds`` ((minx, miny, maxx,
+    maxy)) the map is furnished and fitted at once; without, call :func:`furnish` (labels, bounds) after
+    adding its layers."""
+    m = folium.Map(location=FRANCE_CENTER, zoom_start=5, tiles=None, prefer_canvas=prefer_canvas, control_scale=False,
+                   zoom_control=False, zoom_snap=0.25, zoom_delta=0.5)
+    m.default_js = list(LEAFLET_JS)
+    m.default_css = list(LEAFLET_CSS)
+    return furnish(m, bounds=tuple(bounds)) if bounds is not None else m
+
+
+def map_payload_bytes(m: folium.Map) -> int:
+    """Size of the map's full HTML document, in bytes (measured on a copy: folium's render appends script
+    lines each time it runs). The page's maps are measured with ``ui.map_component.payload_bytes``."""
+    import copy
+
+    return len(copy.deepcopy(m).get_root().render().encode("utf-8"))
+
+
 class Legend(MacroElement):
-    """A legend as a Leaflet control: plain HTML/CSS, no external library."""
+    """A legend drawn on the map (a Leaflet control at the bottom right: plain HTML/CSS, no external
+    library). The Couverture and Fiche CPTS maps draw theirs beside the map instead (:func:`legend_html`),
+    so that it covers no territory."""
 
     _template = Template(
         """
@@ -145,7 +207,34 @@ class Legend(MacroElement):
         self.html = f'<div class="titre">{html_literal(title)}</div>{rows}'
 
 
-OVERLAP_SWATCH = f"repeating-linear-gradient(45deg,{OVERLAP_COLOR} 0 3px,#ffffff 3px 6px)"
+@dataclass(frozen=True)
+class LegendItem:
+    swatch: str  # CSS background
+    label: str
+    figure: str = ""  # e.g. « 540 CPTS · 55 123 456 hab. »
+
+
+LEGEND_CSS = (
+    ".observatoire-legende{font:12.5px/1.3 sans-serif;color:#222;}"
+    ".observatoire-legende .titre{font-weight:600;margin-bottom:4px;}"
+    ".observatoire-legende .ligne{display:grid;grid-template-columns:18px 1fr auto;gap:6px;align-items:center;"
+    "margin:3px 0;}"
+    ".observatoire-legende .case{width:16px;height:12px;border:1px solid #777;}"
+    ".observatoire-legende .chiffre{color:#444;font-variant-numeric:tabular-nums;white-space:nowrap;}"
+)
+
+
+def legend_html(title: str, items: Iterable[LegendItem]) -> str:
+    """A legend as HTML (every text escaped), drawn beside its map (``st.html``)."""
+    rows = "".join(
+        f'<div class="ligne"><span class="case" style="background:{item.swatch}"></span>'
+        f'<span class="libelle">{html_literal(item.label)}</span>'
+        + (f'<span class="chiffre">{html_literal(item.figure)}</span>' if item.figure else "<span></span>")
+        + "</div>"
+        for item in items
+    )
+    return (f'<div class="observatoire-legende" role="note" aria-label="Légende de la carte"><style>{LEGEND_CSS}'
+            f'</style><div class="titre">{html_literal(title)}</div>{rows}</div>')
 
 
 def _round_coords(geoms: np.ndarray) -> np.ndarray:
@@ -244,195 +333,7 @@ def _bounds(*frames: gpd.GeoDataFrame | None):
 
 
 # ---------------------------------------------------------------------------------------------------
-# Coverage: France and région views (aggregated territories)
-# ---------------------------------------------------------------------------------------------------
-
-
-def _cpts_properties(snapshot: CoverageSnapshot, labels: dict[str, str]) -> pd.DataFrame:
-    s = snapshot.cpts
-    return pd.DataFrame(
-        {
-            "cpts_id": s["cpts_id"],
-            "cpts_name": s["name"],
-            "stage_code": s["stage_code"],
-            "stage_label": s["stage_code"].map(lambda c: labels.get(c, c) if isinstance(c, str) else "—"),
-            "population_text": s["population_count"].map(_fmt_int),
-            "communes_text": s["communes_count"].map(_fmt_int),
-            "departements_text": s["departement_codes"],
-            "size_text": s["size_class"].map(lambda c: size_class_labels().get(int(c), "") if pd.notna(c) else "—"),
-            "is_active": s["is_active"],
-        }
-    )
-
-
-def _overview_map(
-    snapshot: CoverageSnapshot,
-    departements: gpd.GeoDataFrame,
-    cpts_geometries: gpd.GeoDataFrame,
-    stages: pd.DataFrame | None,
-    overlap_geometries: gpd.GeoDataFrame | None,
-    selected_cpts_id: str | None,
-    simplify_tolerance: float | None,
-    cpts_ids_shown: set[str] | None,
-) -> folium.Map:
-    labels, colors = stage_styles(stages)
-    register_region = snapshot.register_region
-
-    # Base: départements in the white-zone colour (grey outside a région-only register's région),
-    # with their coverage figures in the tooltip.
-    figures = figures_by_area(snapshot, "departement")
-    depts = departements.copy()
-    depts["dept_label"] = depts["code"] + " – " + depts["name"]
-    depts["coverage_text"] = (
-        depts["code"].map(figures["coverage_pct"]).map(lambda v: "n.d." if pd.isna(v) else format_number(v, 1) + " %")
-    )
-    depts["white_text"] = depts["code"].map(figures["white_zone_population"]).map(_fmt_int)
-    depts["cpts_text"] = depts["code"].map(figures["cpts_count"]).map(_fmt_int)
-    outside = set()
-    if register_region is not None:
-        outside = set(depts.loc[depts["region_code"] != str(register_region), "code"])
-        depts.loc[depts["code"].isin(outside), ["coverage_text", "white_text"]] = "hors registre"
-
-    def dept_style(feature):
-        fill = OUT_OF_REGISTER_COLOR if feature["id"] in outside else WHITE_ZONE_COLOR
-        return {"fillColor": fill, "fillOpacity": 1, "color": OUTLINE_COLOR, "weight": 0.8}
-
-    # Fit metropolitan France when it is shown: with the DROM in the bounds, the view would span half
-    # the globe. The DROM stay on the map (pan, or the région view of each DROM).
-    metro = depts[depts["zone"] == "metro"] if "zone" in depts.columns else depts
-    m = new_map(_bounds(metro if len(metro) else depts))
-    _add_layer(
-        m,
-        feature_collection(
-            depts,
-            "code",
-            {"dept_label": "dept_label", "cpts_text": "cpts_text", "coverage_text": "coverage_text", "white_text": "white_text"},
-            simplify_tolerance,
-            is_coverage=True,
-        ),
-        "Départements",
-        dept_style,
-        [("dept_label", "Département"), ("cpts_text", "CPTS"), ("coverage_text", "Population couverte"),
-         ("white_text", "Habitants en zone blanche")],
-        highlight=False,
-    )  # fmt: skip
-
-    # CPTS active at the date, coloured by their stage.
-    props = _cpts_properties(snapshot, labels)
-    props = props[props["is_active"]]
-    if cpts_ids_shown is not None:
-        props = props[props["cpts_id"].isin(cpts_ids_shown)]
-    shapes = cpts_geometries[["cpts_id", "geometry"]].merge(props, on="cpts_id", how="inner")
-    shapes = gpd.GeoDataFrame(shapes, geometry="geometry", crs=cpts_geometries.crs)
-    stage_of = dict(zip(props["cpts_id"], props["stage_code"], strict=True))
-
-    def cpts_style(feature):
-        selected = feature["id"] == selected_cpts_id
-        return {
-            "fillColor": colors.get(stage_of.get(feature["id"]), FALLBACK_STAGE_COLORS[UNKNOWN_STAGE]),
-            "fillOpacity": 0.9,
-            "color": SELECTED_COLOR if selected else "#ffffff",
-            "weight": 4 if selected else 0.7,
-        }
-
-    _add_layer(
-        m,
-        feature_collection(
-            shapes,
-            "cpts_id",
-            {"cpts_name": "cpts_name", "stage_label": "stage_label", "population_text": "population_text",
-             "communes_text": "communes_text", "departements_text": "departements_text", "size_text": "size_text"},
-            simplify_tolerance,
-        ),
-        "CPTS",
-        cpts_style,
-        [("cpts_name", "CPTS"), ("stage_label", "Stade"), ("population_text", "Population"),
-         ("communes_text", "Communes"), ("departements_text", "Départements"), ("size_text", "Taille ACI")],
-    )  # fmt: skip
-
-    if overlap_geometries is not None and len(overlap_geometries):
-        _add_overlap_layer(m, snapshot, overlap_geometries)
-
-    stage_items = [(colors[s], labels[s]) for s in STAGE_ORDER if s in set(props["stage_code"]) or s != UNKNOWN_STAGE]
-    items = stage_items + [(WHITE_ZONE_COLOR, STATUS_LABELS[WHITE_ZONE]), (OVERLAP_SWATCH, STATUS_LABELS[OVERLAP])]
-    if outside:
-        items.append((OUT_OF_REGISTER_COLOR, STATUS_LABELS[OUT_OF_REGISTER]))
-    Legend(f"CPTS au {snapshot.as_of:%d/%m/%Y}", items).add_to(m)
-    return m
-
-
-def _add_overlap_layer(m: folium.Map, snapshot: CoverageSnapshot, overlap_geometries: gpd.GeoDataFrame) -> None:
-    """Communes claimed by two CPTS or more at the date: red, dashed outline (Leaflet has no hatching
-    without a plugin; the legend swatch is hatched)."""
-    status = snapshot.units.set_index("commune_code")
-    overlaps = overlap_geometries[overlap_geometries["commune_code"].map(status["status"]) == OVERLAP].copy()
-    if overlaps.empty:
-        return
-    overlaps["unit_name"] = overlaps["commune_code"].map(status["name"])
-    overlaps["cpts_text"] = overlaps["commune_code"].map(status["cpts_names"])
-    overlaps["population_text"] = overlaps["commune_code"].map(status["population_count"]).map(_fmt_int)
-    _add_layer(
-        m,
-        feature_collection(
-            overlaps,
-            "commune_code",
-            {"unit_name": "unit_name", "cpts_text": "cpts_text", "population_text": "population_text"},
-        ),
-        "Chevauchements",
-        lambda _f: {
-            "fillColor": OVERLAP_COLOR,
-            "fillOpacity": 0.55,
-            "color": OVERLAP_COLOR,
-            "weight": 1.5,
-            "dashArray": "4 3",
-        },
-        [("unit_name", "Commune en chevauchement"), ("cpts_text", "CPTS"), ("population_text", "Population")],
-    )
-
-
-def coverage_map_france(
-    snapshot: CoverageSnapshot,
-    departements: gpd.GeoDataFrame,
-    cpts_geometries: gpd.GeoDataFrame,
-    stages: pd.DataFrame | None = None,
-    overlap_geometries: gpd.GeoDataFrame | None = None,
-    selected_cpts_id: str | None = None,
-    simplify_tolerance: float | None = FRANCE_SIMPLIFY_TOLERANCE,
-) -> folium.Map:
-    """France: départements as the base (white-zone colour; grey « hors registre » outside a région-only
-    register's région), CPTS active at the snapshot date coloured by stage, overlap communes in red.
-
-    ``departements``: ``queries.departement_outlines``; ``cpts_geometries``: ``queries.cpts_geometries``;
-    ``overlap_geometries``: ``queries.unit_geometries(commune_codes=...)`` of the overlap units (only
-    those in overlap at the date are drawn). Feature ids: département code, cpts_id, commune_code.
-    ``simplify_tolerance`` (degrees, default 0.01 ≈ 1 km, below a pixel at national zoom) keeps the page
-    under 2 MB: measured on the demo register (746 CPTS), 1.9 MB unsimplified, 1.2 MB at 0.01.
-    """
-    return _overview_map(
-        snapshot, departements, cpts_geometries, stages, overlap_geometries, selected_cpts_id, simplify_tolerance, None
-    )
-
-
-def coverage_map_region(
-    snapshot: CoverageSnapshot,
-    region_code: str,
-    departements: gpd.GeoDataFrame,
-    cpts_geometries: gpd.GeoDataFrame,
-    stages: pd.DataFrame | None = None,
-    overlap_geometries: gpd.GeoDataFrame | None = None,
-    selected_cpts_id: str | None = None,
-    simplify_tolerance: float | None = None,
-) -> folium.Map:
-    """A région: its départements and the CPTS with at least one unit in it (drawn whole)."""
-    depts = departements[departements["region_code"] == str(region_code)]
-    shown = set(snapshot.links.loc[snapshot.links["region_code"] == str(region_code), "cpts_id"])
-    return _overview_map(
-        snapshot, depts, cpts_geometries, stages, overlap_geometries, selected_cpts_id, simplify_tolerance, shown
-    )
-
-
-# ---------------------------------------------------------------------------------------------------
-# Coverage: département view (communes)
+# Communes of a territory
 # ---------------------------------------------------------------------------------------------------
 
 
@@ -463,18 +364,6 @@ UNIT_TOOLTIP = [
 ]
 
 
-def _unit_fill(status: str | None, stage: str | None, colors: dict[str, str]) -> str:
-    if status == OVERLAP:
-        return OVERLAP_COLOR
-    if status == COVERED:
-        return colors.get(stage, FALLBACK_STAGE_COLORS[UNKNOWN_STAGE])
-    if status == OUT_OF_REGISTER:
-        return OUT_OF_REGISTER_COLOR
-    if status == WHITE_ZONE:
-        return WHITE_ZONE_COLOR
-    return NO_DATA_COLOR
-
-
 def _selected_outline(m: folium.Map, units: gpd.GeoDataFrame, selected_cpts_id: str | None, name: str) -> None:
     """A thick outline around the selected CPTS's units (on top, no fill, not clickable)."""
     if not selected_cpts_id:
@@ -495,85 +384,25 @@ def _selected_outline(m: folium.Map, units: gpd.GeoDataFrame, selected_cpts_id: 
     ).add_to(m)
 
 
-def coverage_map_departement(
-    snapshot: CoverageSnapshot,
-    unit_geometries: gpd.GeoDataFrame,
-    stages: pd.DataFrame | None = None,
-    selected_cpts_id: str | None = None,
-    title: str | None = None,
-) -> folium.Map:
-    """Communes of a département (``queries.unit_geometries(departement_code=...)``) coloured by status
-    at the snapshot date (stage colour of their most advanced CPTS, red for overlaps, white zone,
-    « hors registre »); tooltip: commune, CPTS, stade, population. The selected CPTS gets a thick outline.
-    Feature ids: commune_code."""
-    labels, colors = stage_styles(stages)
-    units = _unit_properties(snapshot, unit_geometries, labels)
-    fill = {
-        c: _unit_fill(s, st, colors)
-        for c, s, st in zip(units["commune_code"], units["status"], units["highest_stage"], strict=True)
-    }
-    selected = set()
-    if selected_cpts_id:
-        selected = set(
-            units.loc[
-                units["cpts_ids"].map(lambda ids: isinstance(ids, tuple) and selected_cpts_id in ids), "commune_code"
-            ]
-        )
-
-    def style(feature):
-        return {
-            "fillColor": fill.get(feature["id"], NO_DATA_COLOR),
-            "fillOpacity": 0.8,
-            "color": "#ffffff" if feature["id"] not in selected else SELECTED_COLOR,
-            "weight": 0.5 if feature["id"] not in selected else 1.5,
-        }
-
-    m = new_map(_bounds(units))
-    _add_layer(
-        m,
-        feature_collection(units, "commune_code", {f: f for f, _ in UNIT_TOOLTIP}),
-        "Communes",
-        style,
-        UNIT_TOOLTIP,
-    )
-    names = dict(zip(snapshot.cpts["cpts_id"], snapshot.cpts["name"], strict=True))
-    _selected_outline(m, units, selected_cpts_id, names.get(selected_cpts_id, selected_cpts_id or ""))
-
-    present_stages = {
-        s for s, st in zip(units["highest_stage"], units["status"], strict=True) if st == COVERED and isinstance(s, str)
-    }
-    items = [(colors[s], labels[s]) for s in STAGE_ORDER if s in present_stages]
-    for status, color in (
-        (OVERLAP, OVERLAP_COLOR),
-        (WHITE_ZONE, WHITE_ZONE_COLOR),
-        (OUT_OF_REGISTER, OUT_OF_REGISTER_COLOR),
-    ):
-        if (units["status"] == status).any() or status in (OVERLAP, WHITE_ZONE):
-            items.append((color, STATUS_LABELS[status]))
-    Legend(title or f"Communes au {snapshot.as_of:%d/%m/%Y}", items).add_to(m)
-    return m
-
-
 def cpts_profile_map(
     snapshot: CoverageSnapshot,
     cpts_id: str,
     unit_geometries: gpd.GeoDataFrame,
     stages: pd.DataFrame | None = None,
+    places: pd.DataFrame | None = None,
 ) -> folium.Map:
     """One CPTS and its communes (``unit_geometries`` of its units, neighbours allowed: they are drawn
-    pale). Communes shared with another CPTS at the date are red. Feature ids: commune_code."""
+    pale). Communes shared with another CPTS at the date are red; ``places`` (``queries.places``) are
+    labelled. Legend: :func:`cpts_profile_legend`. Feature ids: commune_code."""
     labels, colors = stage_styles(stages)
-    row = snapshot.cpts[snapshot.cpts["cpts_id"] == cpts_id]
-    if row.empty:
-        raise KeyError(f"CPTS inconnue dans le registre : {cpts_id!r}")
-    row = row.iloc[0]
+    row = _cpts_row(snapshot, cpts_id)
     members = set(snapshot.links.loc[snapshot.links["cpts_id"] == cpts_id, "commune_code"])
     units = _unit_properties(snapshot, unit_geometries, labels)
-    stage_color = colors.get(row["stage_code"], FALLBACK_STAGE_COLORS[UNKNOWN_STAGE]) if row["is_active"] else "#9ecae1"
+    stage_color = _cpts_colour(row, colors)
     fill = {}
     for code, status in zip(units["commune_code"], units["status"], strict=True):
         if code not in members:
-            fill[code] = "#f0f0f0"
+            fill[code] = OTHER_COMMUNES_COLOR
         elif status == OVERLAP:
             fill[code] = OVERLAP_COLOR
         else:
@@ -588,19 +417,46 @@ def cpts_profile_map(
             "weight": 0.8 if inside else 0.4,
         }
 
-    m = new_map(_bounds(units[units["commune_code"].isin(members)]) or _bounds(units))
+    m = new_map()
     _add_layer(
         m, feature_collection(units, "commune_code", {f: f for f, _ in UNIT_TOOLTIP}), "Communes", style, UNIT_TOOLTIP
     )
     _selected_outline(m, units, cpts_id, str(row["name"]))
+    return furnish(m, _labels(places), _bounds(units[units["commune_code"].isin(members)]) or _bounds(units))
+
+
+def _cpts_row(snapshot: CoverageSnapshot, cpts_id: str) -> pd.Series:
+    row = snapshot.cpts[snapshot.cpts["cpts_id"] == cpts_id]
+    if row.empty:
+        raise KeyError(f"CPTS inconnue dans le registre : {cpts_id!r}")
+    return row.iloc[0]
+
+
+def _cpts_colour(row: pd.Series, colors: dict[str, str]) -> str:
+    return colors.get(row["stage_code"], FALLBACK_STAGE_COLORS[UNKNOWN_STAGE]) if row["is_active"] else "#9ecae1"
+
+
+def cpts_profile_legend(snapshot: CoverageSnapshot, cpts_id: str, stages: pd.DataFrame | None = None,
+                        with_neighbours: bool = True) -> tuple[str, list[LegendItem]]:
+    """(title, items) of the legend drawn beside :func:`cpts_profile_map`."""
+    labels, colors = stage_styles(stages)
+    row = _cpts_row(snapshot, cpts_id)
     stage_text = (
         labels.get(row["stage_code"], row["stage_code"]) if row["is_active"] else "pas encore engagée à cette date"
     )
-    items = [(stage_color, f"{row['name']} ({stage_text})"), (OVERLAP_SWATCH, "Commune partagée avec une autre CPTS")]
-    if (~units["commune_code"].isin(members)).any():
-        items.append(("#f0f0f0", "Autres communes"))
-    Legend(f"Territoire au {snapshot.as_of:%d/%m/%Y}", items).add_to(m)
-    return m
+    items = [LegendItem(_cpts_colour(row, colors), f"{row['name']} ({stage_text})"),
+             LegendItem(OVERLAP_SWATCH, "Commune partagée avec une autre CPTS")]
+    if with_neighbours:
+        items.append(LegendItem(OTHER_COMMUNES_COLOR, "Autres communes"))
+    return f"Territoire au {snapshot.as_of:%d/%m/%Y}", items
+
+
+def _labels(places: pd.DataFrame | None) -> list:
+    if places is None or places.empty:
+        return []
+    from observatory.coverage_map import place_labels  # the ranks of place labels are written there
+
+    return place_labels(places, 4)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -614,10 +470,11 @@ def indicator_map(
     classification: Classification,
     selected_cpts_id: str | None = None,
     snapshot: CoverageSnapshot | None = None,
+    places: pd.DataFrame | None = None,
 ) -> folium.Map:
-    """Choropleth of an indicator at commune level with the classes of ``indicators.classify`` and a
-    legend (« Non disponible » in grey). Optional thick outline around a selected CPTS (needs
-    ``snapshot``). Feature ids: commune_code."""
+    """Choropleth of an indicator at commune level with the classes of ``indicators.classify`` (legend:
+    :func:`indicator_legend`). Optional thick outline around a selected CPTS (needs ``snapshot``), place
+    labels from ``places``. Feature ids: commune_code."""
     entry = data.entry
     decimals = int(entry.get("decimals") or 0)
     values = data.units.set_index("commune_code")
@@ -636,7 +493,7 @@ def indicator_map(
             "weight": 0.4,
         }
 
-    m = new_map(_bounds(units))
+    m = new_map()
     # The legend carries the indicator's full label; the tooltip stays short.
     fields = [("unit_name", "Commune"), ("value_text", f"Valeur {data.year}"), ("unit_text", "Unité"),
               ("population_text", "Population")]  # fmt: skip
@@ -651,8 +508,13 @@ def indicator_map(
         outline_units = gpd.GeoDataFrame(units.assign(cpts_ids=ids), geometry="geometry", crs=unit_geometries.crs)
         names = dict(zip(snapshot.cpts["cpts_id"], snapshot.cpts["name"], strict=True))
         _selected_outline(m, outline_units, selected_cpts_id, names.get(selected_cpts_id, selected_cpts_id))
-    items = list(zip(classification.colors, classification.labels, strict=True))
-    if raw.isna().any():
-        items.append((NO_DATA_COLOR, NO_DATA_LABEL))
-    Legend(f"{entry['label']} ({data.year})", items).add_to(m)
-    return m
+    return furnish(m, _labels(places), _bounds(units))
+
+
+def indicator_legend(data: IndicatorFrame, classification: Classification,
+                     has_missing: bool) -> tuple[str, list[LegendItem]]:
+    """(title, items) of the legend drawn beside :func:`indicator_map`: each class, « Non disponible »."""
+    items = [LegendItem(c, label) for c, label in zip(classification.colors, classification.labels, strict=True)]
+    if has_missing:
+        items.append(LegendItem(NO_DATA_COLOR, NO_DATA_LABEL))
+    return f"{data.entry['label']} ({data.year})", items

@@ -402,6 +402,10 @@ def _distribution_detail(summaries: list[DistributionSummary]) -> str:
 # ---------------------------------------------------------------------------------------------- HTML
 
 
+PRESENTATION_FONT_PX = 22  # readable from the back of a room on a 1024x768 projector
+PRESENTATION_STACK = 4  # on a slide, a cell with more elements shows them in two columns
+
+
 def matrix_html(
     cells: list[MatrixCell],
     selected_element: str | None = None,
@@ -420,13 +424,16 @@ def matrix_html(
     if selected_element is not None and selected_element not in known:
         raise MatrixError(f"Élément sélectionné inconnu « {selected_element} ».")
     esc = html.escape
-    base_px = 22 if presentation else 14
+    base_px = PRESENTATION_FONT_PX if presentation else 14
     # The CSS is global to the page (st.html has no shadow DOM): the large type is scoped to its own class
     # so that a presentation matrix and a normal one can share a page without overriding each other.
     root_class = "cpts-matrix cm-presentation" if presentation else "cpts-matrix"
     root_selector = ".cpts-matrix.cm-presentation" if presentation else ".cpts-matrix"
+    # On a slide, the app's own font (Source Sans, narrower than the system's): long words fit their column.
+    font = ('"Source Sans", "Source Sans Pro", sans-serif' if presentation
+            else 'system-ui, -apple-system, "Segoe UI", Roboto, sans-serif')
     css = f"""
-{root_selector} {{font-family: system-ui, -apple-system, "Segoe UI", Roboto, sans-serif; font-size: {base_px}px;
+{root_selector} {{font-family: {font}; font-size: {base_px}px;
   color: #1b1e21;}}
 .cpts-matrix table {{border-collapse: separate; border-spacing: 4px; width: 100%; table-layout: fixed;
   font-size: inherit;}}
@@ -453,11 +460,32 @@ def matrix_html(
 .cpts-matrix .cm-swatch {{display: inline-block; width: 1.4em; height: 1em; vertical-align: middle;
   margin-right: .3em; border: 1px solid #adb5bd;}}
 """
+    if presentation:
+        # A projected slide (1024x768 and up): no row-header column (the slide's title names the dimension; the
+        # header stays for screen readers), columns as wide as their number of elements asks, a crowded cell's
+        # elements in two columns, short column headers, the status line smaller than the label.
+        css += """
+.cpts-matrix.cm-presentation table {border-spacing: 4px;}
+.cpts-matrix.cm-presentation th.cm-row {width: 0; padding: 0; font-size: 0; overflow: hidden; background: none;}
+.cpts-matrix.cm-presentation th {font-size: .8em; padding: .3em .4em; line-height: 1.15;}
+.cpts-matrix.cm-presentation th .cm-kind {display: block; font-size: .62em; font-weight: 400; opacity: .85;}
+.cpts-matrix.cm-presentation .cm-stack {display: grid; grid-template-columns: minmax(0, 1fr); gap: .3em;
+  align-items: start;}
+.cpts-matrix.cm-presentation .cm-stack.cm-two {grid-template-columns: minmax(0, 1fr) minmax(0, 1fr);}
+.cpts-matrix.cm-presentation .cm-el {margin: 0; padding: .25em .4em; line-height: 1.15;}
+.cpts-matrix.cm-presentation .cm-el .cm-label {font-size: .95em;}
+.cpts-matrix.cm-presentation .cm-context .cm-label {font-size: .92em;}
+.cpts-matrix.cm-presentation .cm-el .cm-status {font-size: .68em; margin-top: .1em;}
+.cpts-matrix.cm-presentation .cm-el:not(.cm-context):not(.cm-missing) .cm-status {display: none;}
+.cpts-matrix.cm-presentation .cm-legend {font-size: .62em; margin-top: .3em;}
+.cpts-matrix.cm-presentation caption {caption-side: bottom; font-size: .62em; font-weight: 400; padding-top: .4em;}
+"""
     rows_out = []
-    header = "".join(
-        f'<th scope="col">{esc(_column_header(label))}</th>'
-        for label in _column_short_labels(cells)
-    )
+    if presentation:
+        header = "".join(f'<th scope="col"><span class="cm-kind">Contraintes d\'action</span>{esc(label)}</th>'
+                         for label in _column_short_labels(cells))
+    else:
+        header = "".join(f'<th scope="col">{esc(_column_header(label))}</th>' for label in _column_short_labels(cells))
     rows_out.append(f'<tr><th scope="col" class="cm-row">Dimension</th>{header}</tr>')
     for row_id in ROW_IDS:
         row_cells = [c for c in cells if c.row_id == row_id]
@@ -469,7 +497,9 @@ def matrix_html(
         tds = []
         for column_id in COLUMN_IDS:
             items = "".join(_element_html(c, c.element_id == selected_element) for c in row_cells if c.column_id == column_id)
-            tds.append(f"<td>{items}</td>")
+            crowded = sum(1 for c in row_cells if c.column_id == column_id) > PRESENTATION_STACK
+            stack = "cm-stack cm-two" if crowded else "cm-stack"
+            tds.append(f'<td><div class="{stack}">{items}</div></td>' if presentation else f"<td>{items}</td>")
         rows_out.append(f'<tr{cls}><th scope="row" class="cm-row">{esc(row_cells[0].row_label)}</th>{"".join(tds)}</tr>')
     cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     legend = (
@@ -482,10 +512,23 @@ def matrix_html(
         f"{STATUS_MISSING} : aucune réponse pour cet élément</div>"
         "</div>"
     )
+    widths = ""
+    if presentation:
+        widths = "<colgroup>" + '<col style="width:0">' + "".join(
+            f'<col style="width:{w:.1f}%">' for w in _presentation_widths(cells)) + "</colgroup>"
     return (
-        f'<div class="{root_class}"><style>{css}</style><table>{cap}{"".join(rows_out)}</table>{legend}</div>'
+        f'<div class="{root_class}"><style>{css}</style><table>{cap}{widths}{"".join(rows_out)}</table>'
+        f"{legend}</div>"
     )
 
+
+def _presentation_widths(cells: list[MatrixCell]) -> list[float]:
+    """Width (%) of each column on a slide: a crowded cell (two columns of elements) twice as wide as the
+    others, so that each column of elements is as wide everywhere and a long word such as
+    « professionnelle » or « Coordination » keeps whole."""
+    counts = [sum(1 for c in cells if c.column_id == cid) for cid in COLUMN_IDS]
+    weights = [2 if n > PRESENTATION_STACK else 1 for n in counts]
+    return [100 * w / sum(weights) for w in weights]
 
 def _column_header(short_label: str) -> str:
     return f"Contraintes d'action {short_label.lower()}"

@@ -82,6 +82,18 @@ def fr_euros(amount: float | None) -> str:
 # ---------------------------------------------------------------------------------------------------
 
 
+# The ARS stage vocabulary is the gradation of the ARS Île-de-France that the thesis uses (Q2).
+ARS_GRADATION_REGION = "11"
+
+
+def ars_stage_heading(region_code: str | None) -> str:
+    """How the ARS stage is introduced: the gradation is Île-de-France's; elsewhere it is the thesis's grid,
+    not the CPTS's own ARS (« gradation de l'ARS Île-de-France » for a CPTS of Ain misled)."""
+    if region_code == ARS_GRADATION_REGION:
+        return "Stade dans la gradation de l'ARS Île-de-France"
+    return "Stade dans la gradation ARS de la thèse (grille de l'ARS Île-de-France, appliquée à toutes les régions)"
+
+
 @dataclass(frozen=True)
 class ProfileIdentity:
     cpts_id: str
@@ -664,3 +676,31 @@ def case_study_result(cpts_id: str, answers_by_case: Mapping[str, Mapping], inst
     if not answers:
         return None
     return score_assessment(instrument, model, answers_for(instrument, answers), strict=False)
+
+
+def profile_workbook_sheets(identity: ProfileIdentity, timeline: pd.DataFrame, territory: TerritoryProfile | None,
+                            funding: list[FundingView]) -> tuple[dict[str, pd.DataFrame], dict[str, list[str]]]:
+    """The Fiche CPTS's tables as spreadsheet sheets (name -> frame) and the notes under them (source,
+    date, demonstration), for ``exports.xlsx_bytes``."""
+    when = f"{identity.as_of:%d/%m/%Y}" if identity.as_of else "date du registre"
+    demo = ["CPTS fictive du registre de démonstration."] if identity.is_demo else []
+    sheets = {"Identité": pd.DataFrame({
+        "Rubrique": ["CPTS", "Registre", f"Stade au {when}", "Population", "Communes", "Taille ACI", "Départements"],
+        "Valeur": [identity.name, identity.register_name, identity.stage_label, identity.population_count,
+                   identity.communes_count, identity.size_class_label, ", ".join(identity.departements)],
+    })}  # fmt: skip
+    notes = {"Identité": [f"Population : {identity.population_source}.", *demo]}
+    if len(timeline):
+        sheets["Stades"] = timeline.rename(columns={"event_label": "Étape", "date_text": "Date"})[["Étape", "Date"]]
+    if territory is not None:
+        sheets["Population"] = territory_population_table(territory.population)
+        notes["Population"] = [AGE_STRUCTURE_NOTE]
+        for entry, table in territory.indicator_tables:
+            name = str(entry["label"])[:31]
+            sheets[name] = table
+            notes[name] = [f"{entry['label']} ({entry['unit']})", str(entry.get("description") or "")]
+    for view in funding:
+        name = f"Plafond {view.grid_label}"[:31]
+        sheets[name] = view.components
+        notes[name] = [view.status, f"Source : {view.source} ({view.source_date}).", *view.notes]
+    return sheets, notes

@@ -287,6 +287,20 @@ def territorial_units(
     )
 
 
+def places(con: Connection) -> pd.DataFrame:
+    """Every commune and arrondissement municipal, cities split into arrondissements included (map labels and
+    the search): commune_code, name, unit_type, parent_commune_code, departement_code, region_code,
+    population_count, centroid_lon, centroid_lat, chef_lieu (region | departement | None)."""
+    return fetch_df(
+        con,
+        """
+        SELECT commune_code, name, unit_type, parent_commune_code, departement_code, region_code, population_count,
+               centroid_lon, centroid_lat, chef_lieu
+        FROM communes ORDER BY commune_code
+        """,
+    )
+
+
 def unit_geometries(
     con: Connection,
     departement_code: str | None = None,

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-SCHEMA_VERSION = "2"
+SCHEMA_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -117,6 +117,8 @@ TABLES: tuple[Table, ...] = (
             _c("area_km2", "DOUBLE", "superficie calculée sur le contour (km²)"),
             _c("centroid_lon", "DOUBLE", "longitude d'un point intérieur"),
             _c("centroid_lat", "DOUBLE", "latitude d'un point intérieur"),
+            _c("chef_lieu", "VARCHAR", "region (chef-lieu de région, aussi préfecture de son département), "
+               "departement (préfecture) ou NULL ; d'après chefLieu de departements.json et regions.json"),
         ),
         ("commune_code",),
     ),

@@ -6,6 +6,7 @@ import streamlit as st
 from observatory.safe_text import markdown_literal
 from ui import cache
 from ui.frame import page_context
+from ui.tables import show_table
 from ui.widgets import register_banner
 
 context = page_context()
@@ -37,7 +38,7 @@ if context.register_as_of:
 
 st.subheader("Sources et millésimes")
 sources = cache.sources(context.db_path)
-st.dataframe(
+show_table(
     sources.assign(sha256=sources["sha256"].str[:12] + "…").rename(
         columns={
             "name": "Source",
@@ -51,8 +52,6 @@ st.dataframe(
             "retrieved_at": "Récupéré le",
         }
     ).drop(columns=["source_id"]),
-    hide_index=True,
-    width="stretch",
 )
 info = cache.build_info(context.db_path)
 st.caption(

@@ -7,7 +7,7 @@ from observatory import funding
 from observatory import profile as pf
 from observatory.readers.cog import SOURCE_ID as POPULATION_SOURCE_ID
 from observatory.readers.geometry import SOURCE_ID as GEOMETRY_SOURCE_ID
-from ui import cache, errors
+from ui import cache, cache_fiche, errors
 from ui import fiche_widgets as fw
 from ui.cache_indicators import members_share
 from ui.frame import page_context
@@ -21,18 +21,18 @@ register_banner(context)
 ensure_demo_assessments(context)
 
 path, user_path = context.db_path, cache.user_db_path()
-token = cache.user_db_token(user_path)
-assessed = errors.user_data(lambda: cache.assessed_cpts(user_path, token), {})
+token = cache_fiche.user_db_token(user_path)
+assessed = errors.user_data(lambda: cache_fiche.assessed_cpts(user_path, token), {})
 chosen = choose_cpts(context, "fiche", preferred_ids=sorted(assessed))
 if chosen is None:
     st.stop()
 
-cpts_row = cache.profile_find_cpts(path, chosen.cpts_id)
+cpts_row = cache_fiche.profile_find_cpts(path, chosen.cpts_id)
 # Case studies have no territory (anonymised): no summary, no map, their published figures instead.
-summary = None if chosen.is_case_study else cache.profile_summary_row(path, chosen.register_id, chosen.as_of,
+summary = None if chosen.is_case_study else cache_fiche.profile_summary_row(path, chosen.register_id, chosen.as_of,
                                                                       chosen.region_code, chosen.cpts_id)
 departements = cache.departement_table(path)
-figures = cache.profile_case_study_figures(path) if chosen.is_case_study else None
+figures = cache_fiche.profile_case_study_figures(path) if chosen.is_case_study else None
 identity = pf.profile_identity(
     cpts_row,
     chosen.register,
@@ -42,10 +42,11 @@ identity = pf.profile_identity(
     published_population=pf.published_population(figures, chosen.cpts_id) if figures is not None else None,
 )
 fw.render_identity(identity)
-fw.render_timeline(*cache.profile_timeline(path, chosen.cpts_id, chosen.as_of))
+timeline = cache_fiche.profile_timeline(path, chosen.cpts_id, chosen.as_of)
+fw.render_timeline(*timeline)
 
 sources = cache.sources(path)
-territory = None if chosen.is_case_study else cache.profile_territory(path, chosen.register_id, chosen.as_of,
+territory = None if chosen.is_case_study else cache_fiche.profile_territory(path, chosen.register_id, chosen.as_of,
                                                                         chosen.region_code, chosen.cpts_id)
 fw.render_territory(path, chosen, territory, sources, [GEOMETRY_SOURCE_ID], [POPULATION_SOURCE_ID])
 if territory is not None:
@@ -55,9 +56,9 @@ if figures is not None:
     fw.render_case_study_tables(chosen.cpts_id, figures)
 
 if chosen.is_case_study:
-    fw.render_case_study_assessment(*cache.profile_case_study_view(chosen.cpts_id, chosen.name))
+    fw.render_case_study_assessment(*cache_fiche.profile_case_study_view(chosen.cpts_id, chosen.name))
 else:
-    view = errors.user_data(lambda: cache.profile_assessment_view(path, chosen.register_id, chosen.as_of, user_path,
+    view = errors.user_data(lambda: cache_fiche.profile_assessment_view(path, chosen.register_id, chosen.as_of, user_path,
                                                                   token, chosen.cpts_id, chosen.name), errors.UNAVAILABLE)
     if view is errors.UNAVAILABLE:
         fw.render_assessment_unavailable()
@@ -65,10 +66,12 @@ else:
         fw.render_assessment(chosen, view)
         errors.user_data(lambda: fw.render_rescoring(chosen, user_path, token), None)
 
-missions = pf.missions_of(cache.profile_missions(path, chosen.register_id), chosen.cpts_id)
+missions = pf.missions_of(cache_fiche.profile_missions(path, chosen.register_id), chosen.cpts_id)
+funding_views = pf.funding_views(identity.population_count, missions, chosen.as_of)
 fw.render_funding(
-    pf.funding_views(identity.population_count, missions, chosen.as_of),
+    funding_views,
     missions,
     {code: m.label for code, m in funding.load_grids().missions.items()},
     identity.stage_code,
 )
+fw.render_workbook(identity, timeline[0], territory, funding_views)

@@ -14,7 +14,7 @@ from observatory.funding_analysis import CEILING_RULES, Assumptions
 from observatory.funding_charts import outside_chart
 from observatory.funding_scenario import ScenarioError
 from observatory.safe_text import markdown_literal
-from ui import cache
+from ui import cache, cache_couverture
 from ui import cache_financement as cf
 from ui import financement_controls as fc
 from ui import financement_widgets as fw
@@ -36,7 +36,7 @@ try:
     in_force = funding.grid_for_date(as_of).grid_id
 except funding.FundingError:
     in_force = None
-snapshot = cache.couverture_snapshot(path, register_id, as_of, region)
+snapshot = cache_couverture.couverture_snapshot(path, register_id, as_of, region)
 stage_labels = dict(zip(cache.stage_table(path)["stage_code"], cache.stage_table(path)["label"], strict=True))
 has_undated = bool((~snapshot.cpts["has_dates"]).any())
 
@@ -77,7 +77,7 @@ if focus_row is not None:
 # --- Simulator: merge or split ------------------------------------------------------------------------
 st.subheader("Simuler une fusion ou une scission")
 all_rows = cf.funding_rows(path, register_id, as_of, region, assumptions)
-scenario = fc.scenario_controls(rows, all_rows, cache.couverture_units(path), snapshot.links)
+scenario = fc.scenario_controls(rows, all_rows, cache_couverture.couverture_units(path), snapshot.links)
 scenario_tables = {}
 if scenario is not None:
     try:

@@ -11,7 +11,7 @@ from observatory import profile as pf
 from observatory.demo_assessments import load_case_study_answers
 from observatory.instrument import latest_scoring_version, load_instrument, load_scoring_model
 from observatory.safe_text import markdown_literal
-from ui import cache, errors
+from ui import cache, cache_fiche, errors
 from ui import matrice_widgets as mw
 from ui.frame import page_context
 from ui.presentation import is_presenting
@@ -21,7 +21,7 @@ from ui.widgets import register_banner
 context = page_context()
 presenting = is_presenting()
 st.title("Matrice des contraintes d'action")
-register_banner(context)
+register_banner(context, compact=presenting)
 ensure_demo_assessments(context)
 
 matrix = mx.load_matrix()
@@ -29,9 +29,11 @@ model = load_scoring_model(latest_scoring_version())
 instrument = load_instrument(model.instrument_version)
 subdimension_ids = mx.resolve_subdimensions(matrix, {s.label: s.id for s in instrument.subdimensions})
 user_path = cache.user_db_path()
-token = cache.user_db_token(user_path)
-assessed = errors.user_data(lambda: cache.assessed_cpts(user_path, token), {})  # cpts_id -> is_demo
+token = cache_fiche.user_db_token(user_path)
+assessed = errors.user_data(lambda: cache_fiche.assessed_cpts(user_path, token), {})  # cpts_id -> is_demo
 
+# On a slide the current dimension comes first, right under the title; the settings follow it.
+slide = st.container() if presenting else None
 with st.expander("Réglages : CPTS, coloration, mode présentation", expanded=not presenting):
     chosen = choose_cpts(context, "matrice", preferred_ids=sorted(c for c, demo in assessed.items() if demo)
                          + sorted(assessed))
@@ -48,7 +50,7 @@ if chosen.is_case_study:
     answers = case_answers.get(pf.case_study_letters().get(chosen.cpts_id)) if result is not None else None
     origin = "réponses publiées par la thèse (tableaux 3 à 7, annexe 1 pour A), partielles"
 else:
-    history = errors.user_data(lambda: cache.profile_history(user_path, token, chosen.cpts_id), [])
+    history = errors.user_data(lambda: cache_fiche.profile_history(user_path, token, chosen.cpts_id), [])
     if history:
         result, answers = history[-1].score_result, history[-1].answers
         demo = ", démonstration" if history[-1].is_demo else ""
@@ -68,7 +70,7 @@ elif mode == "peer_median":
     else:
         group = peer_groups.peer_group_of(cache.auto_evaluation_profiles(context.db_path, chosen.register_id,
                                                                          chosen.as_of), chosen.cpts_id)
-        peers = peer_groups.peer_comparison(group, errors.user_data(lambda: cache.peer_results(user_path, token,
+        peers = peer_groups.peer_comparison(group, errors.user_data(lambda: cache_fiche.peer_results(user_path, token,
                                                                                                group.cpts_ids), []),
                                             model.version, model.min_peers)
         if peers.is_shown:
@@ -78,7 +80,7 @@ elif mode == "peer_median":
         caption = f"Pairs de « {chosen.name} » : {peers.message}"
 else:
     distribution, used, used_demo, other = errors.user_data(
-        lambda: cache.matrix_national_distribution(user_path, token, model.version, model.min_peers), ({}, 0, 0, 0))
+        lambda: cache_fiche.matrix_national_distribution(user_path, token, model.version, model.min_peers), ({}, 0, 0, 0))
     scores = {sid: d.median for sid, d in distribution.items()}
     demo = f", dont {used_demo} de démonstration" if used_demo else ""
     other_text = f" ; {other} notée(s) avec un autre modèle, non comptée(s)" if other else ""
@@ -90,10 +92,12 @@ cells = mx.matrix_cells(matrix, scores, mode, distribution or None, subdimension
 if presenting:
     # A projected slide: the current dimension's row in large type, then the whole matrix with that row
     # highlighted (the whole matrix in large type does not fit on one screen).
-    row_id = mw.presentation_steps(matrix)
-    row_cells = [c for c in cells if c.row_id == row_id]
-    selected = element_id if any(c.element_id == element_id for c in row_cells) else None
-    st.html(mx.matrix_html(row_cells, selected_element=selected, presentation=True, caption=caption))
+    with slide:
+        row_id = mw.presentation_steps(matrix)
+        row_cells = [c for c in cells if c.row_id == row_id]
+        selected = element_id if any(c.element_id == element_id for c in row_cells) else None
+        st.html(mx.matrix_html(row_cells, selected_element=selected, presentation=True, caption=caption))
+        mw.presentation_note(matrix, row_id)
     st.markdown("**Vue d'ensemble de la matrice**")
     st.html(mx.matrix_html(cells, selected_element=element_id, highlight_row=row_id))
 else:

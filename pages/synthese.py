@@ -10,7 +10,7 @@ import streamlit as st
 from observatory import access
 from observatory.instrument import latest_scoring_version, load_scoring_model
 from observatory.regional import campaign_years
-from ui import cache, cache_campaigns
+from ui import cache, cache_campaigns, cache_couverture, cache_fiche
 from ui import synthese_widgets as sw
 from ui.frame import page_context
 from ui.map_component import show_map
@@ -24,7 +24,7 @@ register_banner(context)
 ensure_demo_assessments(context)
 model = load_scoring_model(latest_scoring_version())
 path, user_path = context.db_path, cache.user_db_path()
-token = cache.user_db_token(user_path)
+token = cache_fiche.user_db_token(user_path)
 as_of = context.register_as_of or dt.date.today().isoformat()
 caller = user_data(context).caller
 # Demo data is public; a real register's synthesis belongs to its région's viewers and to administrators.
@@ -69,7 +69,7 @@ with left:
                "d'évaluation cette année. Un niveau déclaré n'est ni un classement ni un critère de financement (thèse, section 5).")
 with right:
     level, code = ("france", None) if region is None else ("region", region)
-    show_map(cache.couverture_map(path, context.register_id, as_of, context.register_region_code, level, code, None),
+    show_map(cache_couverture.couverture_map(path, context.register_id, as_of, context.register_region_code, level, code, None),
              key="synthese_carte_couverture", height=460)
     st.caption(f"Couverture par stade au {dt.date.fromisoformat(as_of):%d/%m/%Y} (page « Couverture »).")
 sw.render_weakest(synthesis)

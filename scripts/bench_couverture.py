@@ -71,8 +71,10 @@ def _run(at) -> tuple[float, float]:
 
 
 def _payloads(at) -> list[int]:
-    """Bytes of each st_folium component's arguments (the map document sent to the browser)."""
-    return [len(el.proto.json_args.encode("utf-8")) for el in at.get("component_instance")]
+    """Bytes of each map sent to the browser (the one definition: ``ui.map_component.payload_bytes``)."""
+    from ui.map_component import payload_bytes
+
+    return [payload_bytes(json.loads(el.proto.json_args)) for el in at.get("component_instance")]
 
 
 def first_run(db: str, query: dict[str, str]) -> tuple[float, float]:
@@ -145,12 +147,13 @@ def bench_view(db: str, label: str, query: dict[str, str], repeat: int, payload_
 
 def all_departements(db: str, register: str | None) -> bool:
     """Payload of the département maps (coverage and indicator) of EVERY département, without AppTest:
-    the page's own cached builders (ui/cache.py), sized as the component receives them (JSON)."""
+    the page's own cached builders (ui/cache_couverture.py), sized as the component receives them (JSON)."""
     import streamlit as st
 
     from observatory import queries
     from observatory.db import open_readonly
-    from ui import cache
+    from ui import cache, cache_couverture
+    from ui.map_component import payload_bytes
 
     con = open_readonly(db)
     registers = queries.list_registers(con)
@@ -166,13 +169,12 @@ def all_departements(db: str, register: str | None) -> bool:
     sizes = []
     start = time.perf_counter()
     for code in cache.departement_table(db)["departement_code"]:
-        coverage = cache.couverture_map(db, register_id, as_of, row["region_code"], "departement", code, None)
-        choropleth = cache.couverture_indicator_map(
+        coverage = cache_couverture.couverture_map(db, register_id, as_of, row["region_code"], "departement", code, None)
+        choropleth = cache_couverture.couverture_indicator_map(
             db, register_id, as_of, row["region_code"], indicator, year, code, None
         )
         for kind, prepared in (("couverture", coverage), ("indicateur", choropleth)):
-            payload = json.dumps({"script": prepared.script, "header": prepared.header, "html": prepared.html})
-            sizes.append((len(payload.encode("utf-8")), kind, code))
+            sizes.append((payload_bytes(prepared.__dict__), kind, code))
     sizes.sort(reverse=True)
     print(f"\nToutes les cartes de département ({len(sizes)} cartes, {time.perf_counter() - start:.0f} s) :")
     for size, kind, code in sizes[:5]:

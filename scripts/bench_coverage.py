@@ -1,8 +1,9 @@
 """Benchmark of the coverage page's domain layer on the real analytical database.
 
-Prints timings (queries, coverage computation for France, map builds) and map payload sizes for
-France, the most populated région and the 5 départements with the most territorial units (the heaviest
-commune maps), against the budgets: France view < 2 MB, any département view < 1.5 MB.
+Prints timings (queries, coverage computation for France, the per-register timeline, map builds) and map
+payload sizes (the one definition: ``ui.map_component.payload_bytes``) for the France base and view, the
+most populated région and the 5 départements with the most territorial units (the heaviest commune
+views), against the budgets: France map (base + view) ≤ 1 MB, any département view < 1.5 MB.
 
     .venv/bin/python scripts/bench_coverage.py [--db data/observatoire.duckdb] [--register demo] [--date 2024-06-30]
 
@@ -22,13 +23,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 import pandas as pd  # noqa: E402
 
-from observatory import config, maps  # noqa: E402
+from observatory import config, coverage_map, coverage_views, maps  # noqa: E402
 from observatory import coverage as cov  # noqa: E402
 from observatory import indicators as ind  # noqa: E402
 from observatory import queries as q  # noqa: E402
+from observatory.coverage_timeline import build_timeline, snapshot_at  # noqa: E402
 from observatory.db import DatabaseMissingError, open_readonly  # noqa: E402
 
-FRANCE_BUDGET_BYTES = 2_000_000
+FRANCE_BUDGET_BYTES = 1_000_000
 DEPARTEMENT_BUDGET_BYTES = 1_500_000
 timings: list[tuple[str, float]] = []
 
@@ -46,11 +48,18 @@ def mb(size: int) -> str:
     return f"{size / 1e6:.2f} Mo"
 
 
-def measure(label: str, build, budget: int | None) -> bool:
+def measure(label: str, build, budget: int | None, extra: int = 0) -> bool:
+    """Build a map (folium) or a view (dict), then its payload as the component receives it."""
+    from ui.map_component import payload_bytes, prepare_map
+
     with timed(f"carte {label} : construction"):
-        m = build()
-    with timed(f"carte {label} : rendu HTML"):
-        size = maps.map_payload_bytes(m)
+        built = build()
+    with timed(f"carte {label} : rendu pour le composant"):
+        if isinstance(built, dict):
+            size = payload_bytes({"feature_group": coverage_map.view_script(built)})
+        else:
+            size = payload_bytes(prepare_map(built).__dict__)
+    size += extra
     verdict = "" if budget is None else ("OK" if size <= budget else f"DÉPASSE le budget de {mb(budget)}")
     print(f"  -> {label} : {mb(size)} {verdict}", flush=True)
     return budget is None or size <= budget
@@ -105,30 +114,36 @@ def main(argv: list[str] | None = None) -> int:
         f" {len(table)} départements"
     )
 
-    with timed("requêtes géométries France (départements, CPTS, chevauchements)"):
+    with timed("chronologie du registre (partie indépendante de la date)"):
+        timeline = build_timeline(units, cpts, links)
+    with timed("couverture à une date depuis la chronologie"):
+        snapshot_at(timeline, as_of)
+    with timed("requêtes géométries France (départements, CPTS, chevauchements, lieux)"):
         depts = q.departement_outlines(con)
         cpts_geoms = q.cpts_geometries(con, register_id)
         overlap_codes = snap.units.loc[snap.units["status"] == cov.OVERLAP, "commune_code"].tolist()
         overlaps = q.unit_geometries(con, commune_codes=overlap_codes)
-    ok = measure(
-        "France", lambda: maps.coverage_map_france(snap, depts, cpts_geoms, stages, overlaps), FRANCE_BUDGET_BYTES
-    )
+        places = q.places(con)
+        departements = q.departements(con)
+        layout = coverage_map.inset_layout(depts)
+    with timed("fond de carte du registre (données)"):
+        base_data = coverage_map.base_data(depts, cpts_geoms, timeline.summary, places, layout)
+    from ui.map_component import payload_bytes, prepare_map
+
+    base_size = payload_bytes(prepare_map(coverage_map.base_map(base_data)).__dict__)
+    print(f"  -> fond de carte (une fois par registre) : {mb(base_size)}")
+
+    def view(level, code, geoms=None):
+        area = coverage_views.area_of(level, code, departements)
+        bounds = coverage_map.bounds_of(depts[depts["code"].isin(area.departement_codes)].geometry.to_numpy())
+        return coverage_map.coverage_view(snap, area, stages, layout, bounds, geoms, overlaps, places)
+
+    ok = measure("France (fond + vue)", lambda: view("france", None), FRANCE_BUDGET_BYTES, extra=base_size)
 
     most_populated = units.groupby("region_code")["population_count"].sum().idxmax()
     most_units = units.groupby("region_code").size().idxmax()
     for region_code, why in ((most_populated, "la plus peuplée"), (most_units, "le plus de communes")):
-        ok &= measure(
-            f"région {region_code} ({why})",
-            partial(maps.coverage_map_region, snap, region_code, depts, cpts_geoms, stages, overlaps),
-            FRANCE_BUDGET_BYTES,
-        )
-        with timed(f"requête contours communes région {region_code}"):
-            region_units = q.unit_geometries(con, region_code=region_code)
-        ok &= measure(
-            f"région {region_code} en communes ({len(region_units)})",
-            partial(maps.coverage_map_departement, snap, region_units, stages),
-            None,
-        )
+        ok &= measure(f"vue région {region_code} ({why})", partial(view, "region", region_code), FRANCE_BUDGET_BYTES)
 
     catalogue = q.indicator_catalogue(con)
     indicator = None
@@ -145,11 +160,8 @@ def main(argv: list[str] | None = None) -> int:
         print(f"Département {dept_code} : {count} unités")
         with timed(f"requête contours communes {dept_code}"):
             geoms = q.unit_geometries(con, departement_code=dept_code)
-        ok &= measure(
-            f"département {dept_code}",
-            partial(maps.coverage_map_departement, snap, geoms, stages),
-            DEPARTEMENT_BUDGET_BYTES,
-        )
+        ok &= measure(f"vue département {dept_code}", partial(view, "departement", dept_code, geoms),
+                      DEPARTEMENT_BUDGET_BYTES)
         if indicator is not None:
             ok &= measure(
                 f"indicateur {dept_code}",

@@ -101,3 +101,21 @@ def log_in(at: AppTest, token: str) -> None:
     from ui.auth import TOKEN_KEY
 
     at.session_state[TOKEN_KEY] = token
+
+
+def tables(at: AppTest) -> list:
+    """The values (DataFrames) of every table of the page in page order, grids (``st.dataframe``) and static
+    tables (``st.table``) alike: ``ui.tables.show_table`` picks one or the other by size."""
+    from streamlit.testing.v1.element_tree import Block, Dataframe, Table
+
+    found: list = []
+
+    def walk(node) -> None:
+        if isinstance(node, (Dataframe, Table)):
+            found.append(node.value)
+        elif isinstance(node, Block):
+            for child in node.children.values():
+                walk(child)
+
+    walk(at.main)
+    return found

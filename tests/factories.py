@@ -68,6 +68,8 @@ UNITS: list[tuple] = [
     ("2A004", "Dans-Test", "commune", None, "2A", 300, "200000003", (6, 1)),
 ]
 PARENT_CITY = ("75056", "Ville-Capitale", "75")
+# Chefs-lieux (map labels): the capital city of région 11, Ajaccio-Test of région 94, a préfecture in 91.
+CHEFS_LIEUX = {"75056": "region", "2A001": "region", "91001": "departement"}
 
 EPCI = [
     ("200054781", "Métropole Test", "METRO"),
@@ -154,6 +156,7 @@ def _frames() -> dict[str, pd.DataFrame]:
                 "area_km2": 100.0,
                 "centroid_lon": _square(*cell).centroid.x,
                 "centroid_lat": _square(*cell).centroid.y,
+                "chef_lieu": CHEFS_LIEUX.get(code),
             }
             for code, name, kind, parent, dept, pop, epci, cell in UNITS
         ]
@@ -175,6 +178,7 @@ def _frames() -> dict[str, pd.DataFrame]:
         "area_km2": 400.0,
         "centroid_lon": 2.1,
         "centroid_lat": 48.6,
+        "chef_lieu": CHEFS_LIEUX.get(city_code),
     }
     communes = pd.concat([units, pd.DataFrame([city])], ignore_index=True)
     city_geom = shapely.union_all([g for u, g in zip(UNITS, geoms, strict=True) if u[3] == city_code])

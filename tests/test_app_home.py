@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.apphelpers import all_text, run_page
+from tests.apphelpers import all_text, run_page, tables
 
 
 def test_home_shows_register_banner_and_sources(app_env):
@@ -10,7 +10,7 @@ def test_home_shows_register_banner_and_sources(app_env):
     text = all_text(at)
     assert "Observatoire des CPTS" in text
     assert "Démonstration" in text  # the default register is the demo one: bannered
-    sources = at.dataframe[0].value
+    sources = tables(at)[0]
     assert {"Source", "Millésime", "Licence", "Empreinte SHA-256"} <= set(sources.columns)
     assert len(sources) >= 3
     assert at.selectbox(key="register_choice").value == "demo"

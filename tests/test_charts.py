@@ -94,8 +94,8 @@ def test_indicator_comparison_chart(db):
     spec = charts.indicator_comparison_chart(territories, db["entry"], 2023).to_dict()
     bars, text, rule = layers(spec)
     assert bars["mark"]["type"] == "bar"
-    assert bars["encoding"]["y"]["field"] == "territory_label"
-    assert bars["encoding"]["y"]["sort"] == list(territories["territory_label"])
+    assert bars["encoding"]["y"]["field"] == "axis_label"  # the territory label, shortened when long
+    assert bars["encoding"]["y"]["sort"] == list(territories["territory_label"])  # short labels: unchanged here
     assert bars["encoding"]["x"]["field"] == "value"
     assert db["entry"]["unit"] in bars["encoding"]["x"]["title"]
     assert text["mark"]["type"] == "text" and text["encoding"]["text"]["field"] == "value_text"
@@ -122,3 +122,15 @@ def test_size_class_chart(db):
     rows = spec["datasets"][spec["data"]["name"]]
     assert [r["cpts_count"] for r in rows] == [2, 2, 0, 0]  # Delta, Gamma < 40,000; Alpha, Bêta 50,000
     assert spec["encoding"]["x"]["title"] == "Taille (population couverte)"
+
+
+def test_comparison_chart_labels_tell_the_bars_apart():
+    """Département 13: fourteen CPTS named « [Démo] CPTS du secteur de Marseille … » read as one on the axis."""
+    from observatory.charts import distinct_short_labels
+
+    names = [f"[Démo] CPTS du secteur de Marseille {n}e Arrondissement" for n in range(2, 16)]
+    short = distinct_short_labels(names + ["Département – Bouches-du-Rhône (13)", "France"])
+    assert len(set(short)) == len(short) and all(len(s) <= 38 for s in short)
+    assert short[0] == "[Démo] …de Marseille 2e Arrondissement" and short[-1] == "France"
+    same_end = ["CPTS très longue dénomination de la vallée du Nord", "CPTS autre dénomination de la vallée du Nord"]
+    assert distinct_short_labels(same_end, 30) == same_end  # shortened they would read alike: kept whole

@@ -72,6 +72,7 @@ def synthetic_france() -> tuple[pd.DataFrame, pd.Series, pd.DataFrame]:
     communes["centroid_lat"] = [centroids[c].y if c in centroids else np.nan for c in communes["commune_code"]]
     communes["area_km2"] = None
     communes["geometry_source"] = "test"
+    communes["chef_lieu"] = None
     communes = communes[TABLES_BY_NAME["communes"].column_names]
     del shapes[MISSING_SHAPE]
     geometries = pd.Series(shapes).sort_index()

@@ -5,6 +5,8 @@ helpers and the map component adapter."""
 from __future__ import annotations
 
 import datetime as dt
+import hashlib
+import html
 import json
 import re
 import shutil
@@ -14,6 +16,7 @@ import duckdb
 import pandas as pd
 import pytest
 
+from observatory import coverage_views as views
 from observatory import exports, url_params
 from tests.apphelpers import all_text, rendered, run_page
 from tests.import_fixtures import write_csv
@@ -96,11 +99,28 @@ def expected_figures(db: Path, register: str, date: str, region: str | None = No
 
 
 def metrics(at) -> dict[str, str]:
-    """label -> value of the metrics, the first one of each label (key figures come first)."""
+    """label -> value of the metrics (the indicator section's threshold figures)."""
     shown: dict[str, str] = {}
     for m in at.metric:
         shown.setdefault(m.label, m.value)
     return shown
+
+
+def html_block(at, css_class: str) -> str:
+    return next(h.proto.body for h in at.get("html") if css_class in h.proto.body)
+
+
+def key_figures(at) -> dict[str, str]:
+    """label -> value of the key figures beside the map."""
+    rows = re.findall(r'<th scope="row">(.*?)</th><td>(.*?)</td>', html_block(at, "chiffres-cles"))
+    return {html.unescape(label): html.unescape(value) for label, value in rows}
+
+
+def legend_counts(at) -> dict[str, int]:
+    """label -> the count beside each colour of the map's legend (CPTS per stage, communes)."""
+    rows = re.findall(r'<span class="libelle">(.*?)</span><span class="chiffre">(.*?)</span>',
+                      html_block(at, "observatoire-legende"))
+    return {html.unescape(label): leading_int(html.unescape(figure)) for label, figure in rows}
 
 
 def leading_int(text: str) -> int:
@@ -128,20 +148,17 @@ def metric_caption(at, label: str) -> str:
 
 
 def check_figures(at, expected: dict, labels: dict[str, str]) -> None:
-    shown = metrics(at)
+    shown, counts = key_figures(at), legend_counts(at)
     in_register = expected["population"] - expected["out_of_register"]
     assert leading_int(shown["CPTS actives"]) == expected["cpts"]
     for code, label in labels.items():
-        assert leading_int(shown[label]) == expected["by_stage"].get(code, 0), label
-    assert shown["Population couverte"] == fr_pct(expected["covered"], in_register)
-    assert metric_caption(at, "Population couverte") == f"{fr_int(expected['covered'])} hab."
-    assert shown["Zone blanche"] == fr_pct(expected["white"], in_register)
-    assert (
-        metric_caption(at, "Zone blanche")
-        == f"{fr_int(expected['white'])} hab. ; {fr_int(expected['white_units'])} communes"
-    )
-    assert leading_int(shown["Chevauchements"]) == expected["overlap_units"]
-    assert metric_caption(at, "Chevauchements") == f"communes ; {fr_int(expected['overlap_population'])} hab."
+        assert counts[label] == expected["by_stage"].get(code, 0), label
+    assert shown["Couverture"] == f"{fr_pct(expected['covered'], in_register)} · {fr_int(expected['covered'])} hab."
+    assert shown["Zone blanche"] == f"{fr_pct(expected['white'], in_register)} · {fr_int(expected['white'])} hab."
+    assert counts["Zone blanche (aucune CPTS)"] == expected["white_units"]
+    assert shown["Chevauchements"] == (f"{fr_int(expected['overlap_units'])} communes "
+                                       f"({fr_int(expected['overlap_population'])} hab.)")
+    assert counts["Chevauchement (plusieurs CPTS)"] == expected["overlap_units"]
 
 
 def national_labels(db: Path) -> dict[str, str]:
@@ -150,9 +167,21 @@ def national_labels(db: Path) -> dict[str, str]:
 
 
 def maps_json(at) -> list[str]:
-    """Script + header of each map sent to the browser (the st_folium component's arguments)."""
+    """Script + header + dynamic update of each map sent to the browser (the component's arguments)."""
     args = [json.loads(el.proto.json_args) for el in at.get("component_instance")]
-    return [a["header"] + a["script"] for a in args]
+    return [a["header"] + a["script"] + (a.get("feature_group") or "") for a in args]
+
+
+def coverage_view(at) -> dict:
+    """The view drawn on the coverage map (its dynamic update: ``window.observatoire.apply({...})``)."""
+    update = json.loads(at.get("component_instance")[0].proto.json_args)["feature_group"]
+    prefix, suffix = "window.observatoire.apply(", ");\n"
+    assert update.startswith(prefix) and update.endswith(suffix)
+    return json.loads(update[len(prefix):-len(suffix)])
+
+
+def commune_names(view: dict) -> set[str]:
+    return {html.unescape(f["p"]["unit_name"]) for f in view.get("communes", [])}
 
 
 def slider_dates(at) -> list[str]:
@@ -161,11 +190,6 @@ def slider_dates(at) -> list[str]:
         dt.datetime.strptime(label, "%d/%m/%Y").date().isoformat()
         for label in at.select_slider(key="couverture_date").options
     ]
-
-
-def shown_in(text: str, script: str) -> bool:
-    """``text`` in a map's script, where folium writes non-ASCII characters as JSON escapes (\\u00e9)."""
-    return text in script or json.dumps(text)[1:-1] in script
 
 
 def set_date(at, iso: str):
@@ -183,7 +207,7 @@ def test_france_figures_match_sql_at_the_register_date(app_env):
     at = run_page(PAGE)
     as_of = sql(app_env, "SELECT as_of_date FROM registers WHERE register_id = 'demo'")["as_of_date"].iloc[0]
     assert at.select_slider(key="couverture_date").value == pd.Timestamp(as_of).date().isoformat()
-    assert at.radio(key="couverture_echelle").value == "france"
+    assert at.segmented_control(key="couverture_echelle").value == "france"
     expected = expected_figures(app_env, "demo", str(as_of))
     assert expected["cpts"] > 0  # the check below is not vacuous
     check_figures(at, expected, national_labels(app_env))
@@ -191,11 +215,12 @@ def test_france_figures_match_sql_at_the_register_date(app_env):
     assert "Couverture du territoire par les CPTS" in text
     assert "Démonstration" in text  # demo register bannered
     assert "Populations et contours : " in text and "COG 2026" in text  # source and vintage
-    # France map: CPTS polygons with their tooltip fields, the legend, no commune choropleth.
+    # France map: every CPTS active at the date, coloured by stage; the legend beside it; no commune choropleth.
     (coverage_map,) = maps_json(at)
-    assert '"cpts_id"' in coverage_map and "observatoire-legend" in coverage_map
-    assert shown_in("Zone blanche (aucune CPTS)", coverage_map)
-    assert shown_in("Chevauchement (plusieurs CPTS)", coverage_map)
+    view = coverage_view(at)
+    assert len(view["cpts"]) == expected["cpts"] and view["show_cpts"] and "communes" not in view
+    assert '"cpts_id"' in coverage_map and "observatoire-legend" not in coverage_map
+    assert {"Zone blanche (aucune CPTS)", "Chevauchement (plusieurs CPTS)"} <= set(legend_counts(at))
     assert "choisissez un département" in text
     table = at.dataframe[0].value
     assert list(table["Code"]) == sorted(sql(app_env, "SELECT region_code FROM regions")["region_code"])
@@ -218,7 +243,7 @@ def test_a_cpts_is_never_counted_before_its_first_stage_date(app_env):
     expected_before = expected_figures(app_env, "demo", before)
     check_figures(at, expected_before, labels)
     assert first["cpts_id"] not in at.selectbox(key="couverture_cpts").options
-    assert first["cpts_id"] not in " ".join(maps_json(at))
+    assert first["cpts_id"] not in coverage_view(at)["cpts"]  # outlined in the base, not drawn at this date
 
     set_date(at, after)
     expected_after = expected_figures(app_env, "demo", after)
@@ -230,11 +255,11 @@ def test_a_cpts_is_never_counted_before_its_first_stage_date(app_env):
 
 def test_deep_link_sets_scale_area_date_and_selection(app_env):
     at = run_page(PAGE, {"echelle": "departement", "departement": "01", "date": "2022-06", "cpts": "demo-0001"})
-    assert at.radio(key="couverture_echelle").value == "departement"
+    assert at.segmented_control(key="couverture_echelle").value == "departement"
     assert at.selectbox(key="couverture_departement").value == "01"
     assert at.select_slider(key="couverture_date").value == "2022-06-30"
     assert at.selectbox(key="couverture_cpts").value == "demo-0001"
-    assert "Alpha" in maps_json(at)[0]  # commune names in the département view
+    assert "Alpha" in commune_names(coverage_view(at))  # commune names in the département view
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -248,15 +273,18 @@ def test_region_view(app_env):
     check_figures(at, expected_figures(app_env, "demo", "2024-03-31", region="84"), national_labels(app_env))
     table = at.dataframe[0].value
     assert list(table["Code"]) == ["01"]  # the départements of the région
-    assert '"cpts_id"' in maps_json(at)[0]  # CPTS shapes, not communes
+    view = coverage_view(at)
+    assert view["show_cpts"] and view["area_departements"] == ["01"] and "communes" not in view  # CPTS shapes
     assert len(maps_json(at)) == 1 and "choisissez un département" in all_text(at)
 
 
 def test_departement_view_with_access_to_care(app_env):
     at = run_page(PAGE, {"echelle": "departement", "departement": "01"})
-    coverage_map, indicator_map = maps_json(at)
-    assert "Alpha" in coverage_map and "Charlie" in coverage_map  # commune names on hover
-    assert shown_in("APL aux médecins généralistes", indicator_map) and "observatoire-legend" in indicator_map
+    _, indicator_map = maps_json(at)
+    assert {"Alpha", "Charlie"} <= commune_names(coverage_view(at))  # commune names on hover
+    assert "Alpha" in indicator_map  # the indicator's communes, with their names
+    legends = [h.proto.body for h in at.get("html") if "observatoire-legende" in h.proto.body]
+    assert any("APL aux médecins généralistes" in html.unescape(body) for body in legends)  # beside its map
     cpts_table = at.dataframe[0].value
     assert list(cpts_table["Identifiant"]) == ["demo-0001"]
 
@@ -285,16 +313,16 @@ def test_departement_view_with_access_to_care(app_env):
     )["mean"].iloc[0]
     indicator_rows = at.dataframe[1].value
     row = indicator_rows[indicator_rows["Territoire"].str.startswith("Département")].iloc[0]
-    assert row.filter(like="Valeur").iloc[0] == pytest.approx(round(weighted, 2))
+    shown = row.filter(like="Valeur").iloc[0]  # a column with a missing value is shown as French text
+    assert float(str(shown).replace(",", ".")) == pytest.approx(round(weighted, 2))
 
 
 def test_selecting_a_cpts_highlights_it_and_links_its_profile(app_env):
     at = run_page(PAGE)
-    before = maps_json(at)[0]
+    assert coverage_view(at)["selected"] is None
     at.selectbox(key="couverture_cpts").set_value("demo-0001").run()
     assert not at.exception
-    after = maps_json(at)[0]
-    assert '"weight": 4' in after and '"weight": 4' not in before  # the selected CPTS's thick outline
+    assert coverage_view(at)["selected"] == "demo-0001"  # drawn with a thick outline
     name = sql(app_env, "SELECT name FROM cpts WHERE cpts_id = 'demo-0001'")["name"].iloc[0]
     assert any(name in rendered(m.value) for m in at.markdown)
     assert at.query_params["cpts"] == "demo-0001"
@@ -337,25 +365,25 @@ def test_imported_region_only_register_shows_hors_registre(imported_db):
     db, register_id = imported_db
     at = run_page(PAGE, {"registre": register_id})
     # A région-only register opens on its région.
-    assert at.radio(key="couverture_echelle").value == "region"
+    assert at.segmented_control(key="couverture_echelle").value == "region"
     assert at.selectbox(key="couverture_region").value == "84"
     check_figures(at, expected_figures(db, register_id, "2024-06-30", region="84"), {"inconnu": "Stade non renseigné"})
-    at.radio(key="couverture_echelle").set_value("france").run()
+    at.segmented_control(key="couverture_echelle").set_value("france").run()
     assert at.select_slider(key="couverture_date").value == "2024-06-30"
     expected = expected_figures(db, register_id, "2024-06-30")
     assert expected["out_of_register"] > 0 and expected["white"] > 0 and expected["overlap_units"] == 1
     labels = {**national_labels(db), "inconnu": "Stade non renseigné"}
     check_figures(at, expected, labels)
     out_units = sql(db, "SELECT count(*) AS n FROM communes WHERE is_territorial_unit AND region_code <> '84'")
-    assert leading_int(metrics(at)["Hors registre"]) == out_units["n"].iloc[0]
-    assert metric_caption(at, "Hors registre") == f"communes ; {fr_int(expected['out_of_register'])} hab."
+    assert key_figures(at)["Hors registre"] == f"{fr_int(out_units['n'].iloc[0])} communes · {fr_int(expected['out_of_register'])} hab."
     text = all_text(at)
     assert "hors registre" in text and "Registre importé" in text and "Démonstration" not in text
-    assert shown_in("Hors registre (non renseigné)", maps_json(at)[0])
+    assert "Hors registre (non renseigné)" in html.unescape(html_block(at, "observatoire-legende"))
+    assert coverage_view(at)["outside_departements"]
     assert "Population hors registre" in at.dataframe[0].value.columns
     # Stage 'inconnu' counted at every date, even before 2019 data exist.
     set_date(at, slider_dates(at)[0])
-    assert leading_int(metrics(at)["Stade non renseigné"]) == 2
+    assert legend_counts(at)["Stade non renseigné"] == 2
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -376,8 +404,8 @@ def test_csv_download_is_excel_ready(app_env, monkeypatch):
 
     monkeypatch.setattr(app_test, "MemoryMediaFileStorage", RecordingStorage)
     at = run_page(PAGE)
-    button = at.get("download_button")[0]
-    assert button.proto.label.startswith("Télécharger le tableau")
+    button = next(b for b in at.get("download_button") if b.key == "couverture_csv")
+    assert button.proto.label == "Tableau (CSV pour Excel)"
     file_name = button.proto.url.rsplit("/", 1)[-1]
     content = storages[-1].get_file(file_name).content
     assert content.startswith(b"\xef\xbb\xbf")  # UTF-8 BOM: Excel reads the accents
@@ -404,13 +432,13 @@ def _cpts(*rows) -> pd.DataFrame:
 
 def test_date_options_run_monthly_from_2019_to_the_register_date():
     cpts = _cpts(("a", "A", "2018-05-01", None, None, "2020-02-10"))
-    options = cw.date_options(cpts, "2024-03-15")
+    options = views.date_options(cpts, "2024-03-15")
     assert options[0] == "2019-01-31" and options[-1] == "2024-03-15"
     assert "2024-02-29" in options and "2024-03-31" not in options  # never beyond the register's date
-    assert cw.default_date(options, "2024-03-15") == "2024-03-15"
-    assert cw.default_date(options, None) == options[-1]
+    assert views.default_date(options, "2024-03-15") == "2024-03-15"
+    assert views.default_date(options, None) == options[-1]
     # A stage dated after the register's date extends the range.
-    later = cw.date_options(_cpts(("a", "A", "2019-02-01", None, None, "2024-05-02")), "2024-03-15")
+    later = views.date_options(_cpts(("a", "A", "2019-02-01", None, None, "2024-05-02")), "2024-03-15")
     assert later[-1] == "2024-05-02" and "2024-03-15" in later
 
 
@@ -420,7 +448,7 @@ def test_date_options_run_monthly_from_2019_to_the_register_date():
      ("n'importe", None), ("", None), (None, None), ("-1", None), ("-0001-01-01", None)],
 )  # fmt: skip
 def test_date_parameter_matches_the_slider_options(text, expected):
-    options = cw.date_options(_cpts(("a", "A", "2019-02-01", None, None, None)), "2024-03-15")
+    options = views.date_options(_cpts(("a", "A", "2019-02-01", None, None, None)), "2024-03-15")
     assert url_params.date_option(text, options) == expected
 
 
@@ -435,7 +463,7 @@ def test_date_parameter_matches_the_slider_options(text, expected):
     ],
 )
 def test_clicked_feature_designates_a_cpts(feature, expected):
-    assert cw.cpts_id_of_feature(feature, {"01001": ("c2", "c3")}) == expected
+    assert views.cpts_id_of_feature(feature, {"01001": ("c2", "c3")}) == expected
 
 
 def test_csv_bytes_french_excel():
@@ -455,19 +483,18 @@ def _adapter_script():
     import streamlit as st
     from streamlit_folium import st_folium
 
-    from observatory.maps import Legend, new_map
+    from observatory.maps import furnish, new_map
     from ui.map_component import prepare_map, show_map
 
     def build():
-        m = new_map((5.0, 46.0, 5.2, 46.1))
+        m = new_map()
         folium.GeoJson(
             {"type": "FeatureCollection", "features": [{"type": "Feature", "id": "c1", "properties": {"cpts_id": "c1"},
              "geometry": {"type": "Polygon", "coordinates": [[[5, 46], [5.1, 46], [5.1, 46.1], [5, 46]]]}}]},
             style_function=lambda _f: {"fillColor": "#253494"},
             tooltip=folium.GeoJsonTooltip(fields=["cpts_id"], aliases=["CPTS"]),
         ).add_to(m)  # fmt: skip
-        Legend("Légende", [("#253494", "ACI signé")]).add_to(m)
-        return m
+        return furnish(m, bounds=(5.0, 46.0, 5.2, 46.1))
 
     with st.container(key="reference"):
         st_folium(build(), key="carte", height=400, use_container_width=True, returned_objects=["last_active_drawing"])
@@ -479,16 +506,96 @@ def test_map_adapter_sends_what_st_folium_sends(app_env):
     from streamlit.testing.v1 import AppTest
     from streamlit_folium import generate_js_hash
 
+    from ui.map_component import PAYLOAD_KEYS, payload_bytes
+
     at = AppTest.from_function(_adapter_script, default_timeout=60)
     at.run()
     assert not at.exception, [e.value for e in at.exception]
     reference, adapter = (json.loads(el.proto.json_args) for el in at.get("component_instance"))
-    # The component key hashes the map's script with the caller's key (two maps here: two keys).
-    assert adapter.pop("key") == generate_js_hash(adapter["script"], "carte2", False)
+    # The component key hashes the map's script with the caller's key (two maps here: two keys); the adapter
+    # computes the script's hash once, when the map is prepared.
+    script_hash = generate_js_hash(adapter["script"], None, False)
+    assert adapter.pop("key") == hashlib.sha256(f"{script_hash}|carte2".encode()).hexdigest()
     assert reference.pop("key") == generate_js_hash(reference["script"], "carte", False)
     assert adapter == reference
-    assert "observatoire-legend" in adapter["header"] + adapter["script"]
+    assert "observatoireFurniture" in adapter["script"]
+    # One definition of a map's weight: the JSON of what carries it, as the component receives it.
+    assert payload_bytes(adapter) == len(json.dumps({k: adapter[k] for k in PAYLOAD_KEYS if adapter.get(k)}).encode())
     with pytest.raises(ValueError, match="sorties de vue"):
         from ui.map_component import PreparedMap, show_map
 
         show_map(PreparedMap("", "", "", "map_div", (), ()), key="x", height=10, returned_objects=["bounds"])
+
+
+# ---------------------------------------------------------------------------------------------------
+# The view in the link (shared view state)
+# ---------------------------------------------------------------------------------------------------
+
+
+def scale_of(at) -> str:
+    return at.segmented_control(key="couverture_echelle").value
+
+
+def test_each_change_is_written_to_the_link_and_a_link_restores_the_controls(app_env):
+    at = run_page(PAGE)
+    assert (at.query_params["echelle"], at.query_params["date"]) == ("france", "2024-03-31")
+    at.segmented_control(key="couverture_echelle").set_value("region").run()
+    assert at.query_params["echelle"] == "region" and at.query_params["region"] == "84"
+    region_link = {k: at.query_params[k] for k in ("registre", "echelle", "region", "date")}
+    at.segmented_control(key="couverture_echelle").set_value("departement").run()
+    at.select_slider(key="couverture_date").set_value("2022-06-30").run()
+    assert (at.query_params["departement"], at.query_params["date"]) == ("01", "2022-06-30")
+    # Back: the browser reruns the page with the previous link; the controls follow the link.
+    for key in list(at.query_params):
+        del at.query_params[key]
+    for key, value in region_link.items():
+        at.query_params[key] = value
+    at.run()
+    assert not at.exception
+    assert scale_of(at) == "region" and at.selectbox(key="couverture_region").value == "84"
+    assert at.select_slider(key="couverture_date").value == "2024-03-31"
+    assert coverage_view(at)["fit_key"].startswith("region|84")
+
+
+def test_the_departement_list_follows_the_region(app_env):
+    at = run_page(PAGE, {"echelle": "departement", "departement": "01"})
+    assert at.selectbox(key="couverture_departement").options == ["01 – Ain-Fixture"]
+    at.selectbox(key="couverture_region").set_value("11").run()
+    assert at.selectbox(key="couverture_departement").value == "75"  # not a département of another région
+    assert at.selectbox(key="couverture_departement").options == ["75 – Paris"]
+    assert (at.query_params["region"], at.query_params["departement"]) == ("11", "75")
+
+
+def test_the_view_survives_a_visit_to_another_page(app_env):
+    at = run_page(PAGE, {"echelle": "departement", "departement": "01", "cpts": "demo-0001"})
+    at.switch_page("pages/fiche-cpts.py")
+    for key in [k for k in at.query_params if k != "registre"]:  # the menu opens a page without the view
+        del at.query_params[key]
+    at.run()
+    assert not at.exception and at.query_params["cpts"] == "demo-0001"  # the Fiche opens on the same CPTS
+    at.switch_page(PAGE)
+    for key in [k for k in at.query_params if k != "registre"]:
+        del at.query_params[key]
+    at.run()
+    assert not at.exception
+    assert scale_of(at) == "departement" and at.selectbox(key="couverture_departement").value == "01"
+    assert at.query_params["departement"] == "01" and at.query_params["cpts"] == "demo-0001"
+
+
+def test_the_home_page_answers_at_its_own_name():
+    from ui.navigation import HOME_ALIAS, PAGES
+
+    assert HOME_ALIAS == PAGES[0].url_path == "accueil"
+
+
+def test_search_opens_a_commune_in_its_departement(app_env):
+    at = run_page(PAGE)
+    at.text_input(key="couverture_recherche").input("charlie").run()
+    assert not at.exception
+    assert scale_of(at) == "departement" and at.query_params["commune"] == "01003"
+    view = coverage_view(at)
+    assert view["focus"]["g"] and "01003" in view["fit_key"]
+    assert "Commune trouvée : **Charlie** (01)" in all_text(at)
+    # An ambiguous name offers its results; nothing found says so.
+    at.text_input(key="couverture_recherche").input("zzzz").run()
+    assert "Aucune commune ni CPTS de ce nom." in all_text(at)

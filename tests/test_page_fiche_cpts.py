@@ -20,7 +20,7 @@ from observatory.instrument import latest_scoring_version, load_instrument, load
 from observatory.scoring import score_assessment
 from observatory.self_assessment import score_text
 from tests import profile_fixtures as pfx
-from tests.apphelpers import APP_PATH, all_text, rendered, run_page
+from tests.apphelpers import APP_PATH, all_text, rendered, run_page, tables
 
 PAGE = "pages/fiche-cpts.py"
 GRIDS = json.loads((config.DATA_DIR / "aci_grids.json").read_text(encoding="utf-8"))
@@ -100,7 +100,7 @@ def test_demo_cpts_with_a_submitted_assessment(app_env, tmp_path):
     drawn = set(re.findall(r'"id": "([0-9AB]{5})"', script))
     assert set(codes) <= drawn
     # territory table: the CPTS's population next to its département, région and France
-    population_table = next(d.value for d in at.dataframe if "Population municipale" in d.value.columns)
+    population_table = next(d for d in tables(at) if "Population municipale" in d.columns)
     assert population_table.iloc[0]["Population municipale"] == format_number(pfx.population(app_env, cpts_id), 0)
     assert population_table["Territoire"].iloc[-1] == "France"
     assert "Structure par âge : absente des données ouvertes" in text and "import-indicator" in text
@@ -108,7 +108,7 @@ def test_demo_cpts_with_a_submitted_assessment(app_env, tmp_path):
     missions = pfx.query(app_env, "SELECT mission_code FROM cpts_missions WHERE cpts_id = ?", [cpts_id])["mission_code"]
     klass = int(metric(at, "Taille ACI").split()[-1])
     assert euros(per_mission_total(klass, list(missions))) in text
-    component_tables = [d.value for d in at.dataframe if "Composante" in d.value.columns]
+    component_tables = [d for d in tables(at) if "Composante" in d.columns]
     assert [len(t) for t in component_tables] == [len(g["components"]) for g in GRIDS["grids"]]
     assert "Assurance Maladie, 2022" in text and "EQuiP" in text
 
@@ -135,8 +135,8 @@ def test_case_study_shows_published_tables_beside_the_idf_reference(app_env):
     assert not at.get("component_instance") and "anonymise" in text  # no map: no published territory
     figures = pfx.query(app_env, "SELECT cpts_id, table_ref, figure_code, value_text FROM case_study_figures")
     published = {(r.cpts_id, r.table_ref, r.figure_code): r.value_text for r in figures.itertuples()}
-    table3 = next(d.value for d in at.dataframe if {"CPTS C", "Île-de-France"} <= set(d.value.columns)
-                  and "Population couverte (habitants)" in set(d.value["Indicateur"]))
+    table3 = next(d for d in tables(at) if {"CPTS C", "Île-de-France"} <= set(d.columns)
+                  and "Population couverte (habitants)" in set(d["Indicateur"]))
     row = table3[table3["Indicateur"] == "Population couverte (habitants)"].iloc[0]
     assert row["CPTS C"] == published[("these-C", "Tableau 3", "population_count")]
     assert row["Île-de-France"] == published[("idf", "Tableau 3", "population_count")]
@@ -171,7 +171,7 @@ def test_imported_cpts_without_dates_nor_missions(app_env, tmp_path, monkeypatch
     text = all_text(at)
     assert rendered(at.header[0].value) == name and "Registre importé" in text
     assert "**Stade au 01/01/2026 :** Stade non renseigné" in text
-    timeline = next(d.value for d in at.dataframe if list(d.value.columns) == ["Étape", "Date"])
+    timeline = next(d for d in tables(at) if list(d.columns) == ["Étape", "Date"])
     assert set(timeline["Date"]) == {"date non renseignée"}
     assert metric(at, "Population couverte") == format_number(pfx.population(db, cpts_id), 0)
     assert "Missions contractualisées** : non renseignées" in text

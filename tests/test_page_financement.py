@@ -16,7 +16,7 @@ from streamlit.testing.v1 import AppTest
 from observatory import config
 from observatory.indicators import format_number
 from observatory.safe_text import markdown_literal
-from tests.apphelpers import all_text, run_page
+from tests.apphelpers import all_text, run_page, tables
 from tests.factories import IMPORTED_REGISTER_ID
 from tests.funding_fixtures import ALPHA, BETA, GAMMA, SOCLES, make_funding_db
 
@@ -78,7 +78,7 @@ def metric(at: AppTest, label: str) -> str:
 
 
 def table_with(at: AppTest, column: str):
-    return next(d.value for d in at.dataframe if column in d.value.columns)
+    return next(d for d in tables(at) if column in d.columns)
 
 
 def cliff_points(at: AppTest) -> list[dict]:

@@ -5,7 +5,7 @@ against independent SQL, with its source and vintage; an imported label carrying
 from __future__ import annotations
 
 import datetime as dt
-import json
+import html
 from pathlib import Path
 
 import pandas as pd
@@ -15,7 +15,7 @@ import streamlit as st
 from observatory import config, exports
 from observatory.indicators import format_number
 from tests import profile_fixtures as pfx
-from tests.apphelpers import all_text, run_page
+from tests.apphelpers import all_text, run_page, tables
 from tests.indicator_fixtures import COUNT_OPTIONS, RATE_OPTIONS, db_copy, query, run_import, write_lines
 from ui import indicator_widgets as iw
 
@@ -77,7 +77,18 @@ def choose_indicator(at, code: str):
 
 
 def indicator_table(at) -> pd.DataFrame:
-    return next(d.value for d in at.dataframe if "Communes avec une valeur" in d.value.columns)
+    """The territory table as numbers (a column with a missing value is shown as French text: « 10,0 », « — »)."""
+    table = next(d for d in tables(at) if "Communes avec une valeur" in d.columns)
+    return table.apply(lambda c: c if c.name == "Territoire" else c.map(from_french))
+
+
+def from_french(value):
+    if not isinstance(value, str):
+        return value
+    if value == "—":
+        return float("nan")
+    number = float(value.replace("\u202f", "").replace("\u00a0", "").replace(" ", "").replace(",", "."))
+    return int(number) if number.is_integer() and "," not in value else number
 
 
 def markdown_sources(at) -> list[str]:
@@ -109,8 +120,9 @@ def test_couverture_with_an_imported_rate_and_an_imported_count(page_env):
     # outside text stays text: the Markdown link and emphasis of the label are escaped wherever it is shown
     for source in markdown_sources(at):
         assert "](https://exemple.org)" not in source and "**gras**" not in source
-    indicator_map = json.loads(at.get("component_instance")[-1].proto.json_args)
-    assert "observatoire-legend" in indicator_map["script"] and "&lt;" not in HOSTILE_LABEL
+    legends = [html.unescape(h.proto.body) for h in at.get("html") if "observatoire-legende" in h.proto.body]
+    assert any(HOSTILE_LABEL in legend for legend in legends)  # beside the map, its text escaped (shown as text)
+    assert not any("](https://exemple.org)" in h.proto.body and "<a " in h.proto.body for h in at.get("html"))
 
     choose_indicator(at, "professionnels_sante")
     table = indicator_table(at).set_index("Territoire")
@@ -154,10 +166,10 @@ def test_fiche_cpts_shows_the_imported_rate_the_count_and_the_members_share(page
     assert "Professionnels de santé libéraux** (professionnels) — importé" in text
     for source in markdown_sources(at):
         assert "](https://exemple.org)" not in source
-    rate_table = next(d.value for d in at.dataframe if list(d.value.columns) == ["Territoire", "2021"])
+    rate_table = next(d for d in tables(at) if list(d.columns) == ["Territoire", "2021"])
     expected = expected_rows(page_env, "part_80_ans_plus", 2021, cpts_id, "01")
     assert rate_table["2021"].tolist() == [format_number(expected[k], 1) for k in ("cpts", "departement", "region", "france")]
-    count_table = next(d.value for d in at.dataframe if list(d.value.columns) == ["Territoire", "2024"])
+    count_table = next(d for d in tables(at) if list(d.columns) == ["Territoire", "2024"])
     counts = expected_rows(page_env, "professionnels_sante", 2024, cpts_id, "01")
     assert count_table["2024"].tolist() == [format_number(counts[k], 0) for k in ("cpts", "departement", "region", "france")]
     assert "Source : Professionnels de santé libéraux (Assurance Maladie, Rezone CPTS, 2024)" in text
@@ -180,5 +192,5 @@ def test_fiche_cpts_says_why_the_members_share_is_missing(indicator_db, tmp_path
     at = run_page("pages/fiche-cpts.py", {"cpts": cpts_id, "registre": register_id})
     text = all_text(at)
     assert "Non calculable : aucune auto-évaluation soumise ne renseigne le nombre de membres (Q12)" in text
-    count_table = next(d.value for d in at.dataframe if list(d.value.columns) == ["Territoire", "2024"])
+    count_table = next(d for d in tables(at) if list(d.columns) == ["Territoire", "2024"])
     assert count_table["2024"].iloc[0] == format_number(COUNT["01001"] + COUNT["01002"] + COUNT["01003"], 0)

@@ -171,7 +171,7 @@ def test_a_demo_cpts_coloured_by_its_latest_scores_with_its_answers(app_env):
     assert_figure_6(parser)
     assert_colours(parser, {sid: s["score"] for sid, s in submitted.scores["subdimensions"].items()})
     at.selectbox(key="matrice_element").set_value("gouvernance").run()
-    questions = next(d.value for d in at.dataframe if "N°" in d.value.columns)
+    questions = next(t.value for t in at.table if "N°" in t.value.columns)
     assert questions["N°"].tolist() == list(INSTRUMENT.subdimension("gouvernance").question_ids)
     answers = questions.set_index("N°")[f"Réponse de {name}"]
     for qid in answers.index:
@@ -219,7 +219,7 @@ def test_a_case_study_is_coloured_by_its_published_partial_answers(app_env):
     assert_figure_6(parser)
     assert_colours(parser, {sid: s.score for sid, s in result.subdimensions.items()})
     at.selectbox(key="matrice_element").set_value("ressources").run()
-    questions = next(d.value for d in at.dataframe if "N°" in d.value.columns).set_index("N°")
+    questions = next(t.value for t in at.table if "N°" in t.value.columns).set_index("N°")
     column = next(c for c in questions.columns if c.startswith("Réponse de"))
     assert questions.at["Q12", column] == answer_text(INSTRUMENT.question("Q12"), answers)
     at.radio(key="matrice_mode").set_value("peer_median").run()

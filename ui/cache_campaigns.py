@@ -1,7 +1,7 @@
 """Streamlit caches of the model reading (Méthode), the collective self-assessment (Campagnes) and the
 regional synthesis: thin ``st.cache_data`` wrappers keyed by hashable domain values. The user-data store
 is the one of :mod:`ui.cache` (``assessment_store``, at ``config.user_data_location()``: the DuckDB file or
-PostgreSQL); reads of it are keyed by the store's change token (:func:`ui.cache.user_db_token`), so a write
+PostgreSQL); reads of it are keyed by the store's change token (:func:`ui.cache_fiche.user_db_token`), so a write
 shows at once, whichever instance made it, and unchanged data is never re-read."""
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from observatory import model_insight as _mi
 from observatory.campaign_store import CampaignStore
 from observatory.demo_assessments import load_case_study_answers
 from observatory.instrument import load_instrument, load_scoring_model
-from ui import cache
+from ui import cache, cache_couverture, cache_fiche
 
 
 def _model(version: str):
@@ -72,7 +72,7 @@ def improvement_options(version: str, answers_json: str, limit: int = 8) -> tupl
 @st.cache_data(show_spinner=False, max_entries=128)
 def rescored_history(user_path: str, token: tuple[int, ...], cpts_id: str, version: str) -> pd.DataFrame:
     """Each submitted assessment of a CPTS with its frozen score and its score under ``version``."""
-    history = cache.profile_history(user_path, token, cpts_id)
+    history = cache_fiche.profile_history(user_path, token, cpts_id)
     return _mi.rescored_history_table(history, load_scoring_model(version))
 
 
@@ -176,6 +176,6 @@ def maturity_map(path: str, register_id: str, as_of: str, user_path: str, token:
 
         shown = shared_in_year(register_assessments(user_path, token, tuple(profiles["cpts_id"].astype(str))), year)
         levels = levels[levels["cpts_id"].astype(str).isin(shown)]
-    return prepare_map(_map(cache.couverture_departement_outlines(path), cache.couverture_cpts_geometries(path, register_id),
+    return prepare_map(_map(cache_couverture.couverture_departement_outlines(path), cache_couverture.couverture_cpts_geometries(path, register_id),
                             levels, set(scope["cpts_id"].astype(str)), region_code,
                             f"Niveau déclaré, campagne {year}", labels))

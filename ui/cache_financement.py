@@ -19,7 +19,7 @@ from observatory import funding_charts as _charts
 from observatory import funding_scenario as _scenario
 from observatory import queries
 from observatory.indicators import catalogue_entry
-from ui import cache
+from ui import cache, cache_couverture
 
 
 @st.cache_data(show_spinner=False, max_entries=8)
@@ -33,7 +33,7 @@ def funding_rows(
     path: str, register_id: str, as_of: str, region: str | None, assumptions: _analysis.Assumptions
 ) -> pd.DataFrame:
     """Ceilings of every CPTS of the register active at the date."""
-    snapshot = cache.couverture_snapshot(path, register_id, as_of, region)
+    snapshot = cache_couverture.couverture_snapshot(path, register_id, as_of, region)
     return _analysis.cpts_funding(snapshot.cpts, recorded_missions(path, register_id, as_of), assumptions)
 
 
@@ -42,7 +42,7 @@ def area_rows(
     path: str, register_id: str, as_of: str, region: str | None, assumptions: _analysis.Assumptions,
     level: str, code: str | None,
 ) -> pd.DataFrame:  # fmt: skip
-    snapshot = cache.couverture_snapshot(path, register_id, as_of, region)
+    snapshot = cache_couverture.couverture_snapshot(path, register_id, as_of, region)
     return _analysis.in_area(funding_rows(path, register_id, as_of, region, assumptions), snapshot.links, level, code)
 
 
@@ -52,7 +52,7 @@ def area_tables(
     level: str, code: str | None,
 ) -> dict:  # fmt: skip
     """Totals and every table of the area (by stage, by component, by grid, near limits, mergers)."""
-    snapshot = cache.couverture_snapshot(path, register_id, as_of, region)
+    snapshot = cache_couverture.couverture_snapshot(path, register_id, as_of, region)
     rows = area_rows(path, register_id, as_of, region, assumptions, level, code)
     labels = dict(zip(cache.stage_table(path)["stage_code"], cache.stage_table(path)["label"], strict=True))
     summary = snapshot.cpts
@@ -86,12 +86,12 @@ def scenario_result(
 ) -> dict:  # fmt: skip
     """The register rewritten by the scenario, recomputed with the same code: the touched CPTS before and
     after, and the area's coverage before and after. Raises ScenarioError (French) if not applicable."""
-    cpts, links = cache.couverture_register(path, register_id)
+    cpts, links = cache_couverture.couverture_register(path, register_id)
     missions = recorded_missions(path, register_id, as_of)
     apply = _scenario.apply_merge if isinstance(scenario, _scenario.Merge) else _scenario.apply_split
     rewritten = apply(cpts, links, missions, scenario)
-    before = cache.couverture_snapshot(path, register_id, as_of, region)
-    after = _coverage.coverage_snapshot(cache.couverture_units(path), rewritten.cpts, rewritten.links, as_of, region)
+    before = cache_couverture.couverture_snapshot(path, register_id, as_of, region)
+    after = _coverage.coverage_snapshot(cache_couverture.couverture_units(path), rewritten.cpts, rewritten.links, as_of, region)
     rows_before = funding_rows(path, register_id, as_of, region, assumptions)
     rows_after = _analysis.cpts_funding(after.cpts, rewritten.missions, assumptions)
     return {
@@ -107,7 +107,7 @@ def scenario_result(
 
 def need_catalogue(path: str) -> pd.DataFrame:
     """Indicators usable as a need (a direction, at least one year)."""
-    catalogue = cache.couverture_indicator_catalogue(path)
+    catalogue = cache_couverture.couverture_indicator_catalogue(path)
     usable = catalogue["direction"].isin(_allocation.DIRECTIONS) & catalogue["years"].map(
         lambda years: years is not None and len(years) > 0
     )
@@ -122,10 +122,10 @@ def allocation(
     rows = area_rows(path, register_id, as_of, region, assumptions, level, code)
     need = None
     if need_code is not None and year is not None:
-        entry = catalogue_entry(cache.couverture_indicator_catalogue(path), need_code)
-        data = cache.couverture_indicator(path, need_code, int(year))
+        entry = catalogue_entry(cache_couverture.couverture_indicator_catalogue(path), need_code)
+        data = cache_couverture.couverture_indicator(path, need_code, int(year))
         ids = list(_analysis.with_ceiling(rows)["cpts_id"])
-        snapshot = cache.couverture_snapshot(path, register_id, as_of, region)
+        snapshot = cache_couverture.couverture_snapshot(path, register_id, as_of, region)
         values, reference = _allocation.need_values(data.units, snapshot.links, ids, entry["aggregation"])
         need = _allocation.NeedChoice(need_code, entry["label"], entry["unit"], entry["direction"], int(year),
                                       intensity_pct / 100, values, reference)
@@ -136,13 +136,13 @@ def allocation(
 def national_totals(
     path: str, register_id: str, as_of: str, region: str | None, assumptions: _analysis.Assumptions
 ) -> _analysis.AreaTotals:
-    snapshot = cache.couverture_snapshot(path, register_id, as_of, region)
+    snapshot = cache_couverture.couverture_snapshot(path, register_id, as_of, region)
     return _analysis.area_totals(funding_rows(path, register_id, as_of, region, assumptions), snapshot.links, snapshot.units)
 
 
 @st.cache_data(show_spinner=False)
 def published_payments() -> pd.DataFrame:
-    figures = cache.couverture_published_figures()
+    figures = cache_couverture.couverture_published_figures()
     return figures[figures["measure"] == "aci_paid_eur"].sort_values("date").reset_index(drop=True)
 
 

@@ -13,7 +13,7 @@ from observatory import indicator_catalogue as ic
 from observatory import queries
 from observatory.indicators import territory_value
 from observatory.instrument import load_instrument
-from ui import cache
+from ui import cache, cache_couverture, cache_fiche
 
 
 @st.cache_data(show_spinner=False)
@@ -24,7 +24,7 @@ def indicator_sources(path: str) -> pd.DataFrame:
 @st.cache_data(show_spinner=False, max_entries=128)
 def provenance(path: str, indicator_code: str, years: tuple[int, ...]) -> str:
     """Sources and vintages behind an indicator for the years shown (plain text, escaped by the caller)."""
-    return ic.provenance_text(cache.couverture_indicator_catalogue(path), indicator_sources(path), cache.sources(path),
+    return ic.provenance_text(cache_couverture.couverture_indicator_catalogue(path), indicator_sources(path), cache.sources(path),
                               indicator_code, years)
 
 
@@ -47,21 +47,21 @@ def members_share(path: str, register_id: str, as_of: str, register_region: str 
     definition = ic.members_share_definition()
     if definition is None:
         return None
-    catalogue = cache.couverture_indicator_catalogue(path)
+    catalogue = cache_couverture.couverture_indicator_catalogue(path)
     code = definition["denominator"]
     rows = catalogue[catalogue["indicator_code"] == code]
     if rows.empty or rows.iloc[0]["years"] is None or len(rows.iloc[0]["years"]) == 0:
         return MembersShareView(definition, None, f"aucun effectif de professionnels de santé importé sous le code"
                                                   f" « {code} » (python -m observatory import-indicator)")
-    history = cache.profile_history(user_path, token, cpts_id)
+    history = cache_fiche.profile_history(user_path, token, cpts_id)
     answer = history[-1].answers.get(definition["question_id"]) if history else None
     if answer is None:
         return MembersShareView(definition, None, "aucune auto-évaluation soumise ne renseigne le nombre de membres"
                                                   f" ({definition['question_id']})")
     option = load_instrument(history[-1].instrument_version).question(definition["question_id"]).option(str(answer))
     year = int(max(rows.iloc[0]["years"]))
-    data = cache.couverture_indicator(path, code, year)
-    snapshot = cache.couverture_snapshot(path, register_id, as_of, register_region)
+    data = cache_couverture.couverture_indicator(path, code, year)
+    snapshot = cache_couverture.couverture_snapshot(path, register_id, as_of, register_region)
     members = set(snapshot.links.loc[snapshot.links["cpts_id"] == cpts_id, "commune_code"])
     professionals = territory_value(data.units[data.units["commune_code"].isin(members)], data.entry)
     share = ic.members_share(option.label if option else str(answer), professionals, year)

@@ -16,7 +16,7 @@ from observatory.scoring import validate_answers
 from observatory.user_data import UserData
 from observatory.userdb import UserDataError
 from ui import auto_evaluation_widgets as aw
-from ui import cache, errors
+from ui import cache, cache_fiche, errors
 from ui.profile_widgets import ChosenCpts
 
 NEW = "__nouvelle__"
@@ -180,4 +180,4 @@ def render_respond(data: UserData, chosen: ChosenCpts, campaign: cp.Campaign, id
 
 def user_token() -> tuple[str, tuple[int, ...]]:
     path = cache.user_db_path()
-    return path, cache.user_db_token(path)
+    return path, cache_fiche.user_db_token(path)

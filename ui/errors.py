@@ -85,3 +85,18 @@ def guarded() -> Iterator[None]:
         yield
     except Exception as exc:  # the last line of defence: users never see a traceback
         show_exception(exc)
+
+
+def guarded_callback(callback: Callable[..., None]) -> Callable[..., None]:
+    """A widget callback that never shows a traceback: Streamlit runs callbacks before the page, outside
+    :func:`guarded`, and would show its own English error for any exception."""
+
+    def run(*args, **kwargs) -> None:
+        try:
+            callback(*args, **kwargs)
+        except Exception as exc:  # the callback's change is dropped; the page says why, in French
+            show_exception(exc)
+
+    run.__name__ = getattr(callback, "__name__", "callback")
+    run.__doc__ = callback.__doc__
+    return run

@@ -7,16 +7,18 @@ from collections.abc import Sequence
 
 import pandas as pd
 import streamlit as st
-from streamlit_folium import st_folium
 
 from observatory import profile as pf
 from observatory import self_assessment as sa
+from observatory.funding import size_class_name
 from observatory.indicators import format_number
 from observatory.safe_text import markdown_literal
 from observatory.scoring import ScoreResult
-from ui import cache
+from ui import cache_fiche
 from ui.indicator_widgets import render_profile_indicators
+from ui.map_component import show_map
 from ui.navigation import PAGES
+from ui.tables import show_table
 from ui.widgets import source_caption
 
 MAP_HEIGHT = 460
@@ -37,11 +39,11 @@ def render_identity(identity: pf.ProfileIdentity) -> None:
     cols = st.columns(3)
     cols[0].metric("Population couverte", population)
     cols[1].metric("Communes", format_number(identity.communes_count, 0) if identity.has_territory else "non publiées")
-    cols[2].metric("Taille ACI", f"Taille {identity.size_class}" if identity.size_class else "inconnue",
+    cols[2].metric("Taille ACI", size_class_name(identity.size_class, "inconnue"),
                    help=identity.size_class_label)
     lines = [
         f"- **Registre** : {markdown_literal(identity.register_name)}",
-        f"- **Stade dans la gradation de l'ARS Île-de-France** : {identity.ars_stage_label or 'non renseigné'}",
+        f"- **{pf.ars_stage_heading(identity.region_code)}** : {identity.ars_stage_label or 'non renseigné'}",
     ]
     if identity.national_equivalent_label:
         lines.append(f"- **Stade national correspondant** (d'après le stade ARS, aucune date publiée) : "
@@ -65,12 +67,8 @@ def render_timeline(timeline: pd.DataFrame, chart) -> None:
         cols[0].altair_chart(chart, theme=None, width="stretch")
     else:
         cols[0].info("Aucune date de stade n'est connue pour cette CPTS (stade « non renseigné »).")
-    cols[1].dataframe(
-        timeline.rename(columns={"event_label": "Étape", "date_text": "Date"})[["Étape", "Date"]],
-        hide_index=True, width="stretch", height="content",
-        column_config={"Étape": st.column_config.TextColumn(width="medium"),
-                       "Date": st.column_config.TextColumn(width="medium")},
-    )
+    show_table(timeline.rename(columns={"event_label": "Étape", "date_text": "Date"})[["Étape", "Date"]],
+               where=cols[1], height="content")
 
 
 def render_territory(path: str, chosen, territory: pf.TerritoryProfile | None, sources: pd.DataFrame,
@@ -83,15 +81,17 @@ def render_territory(path: str, chosen, territory: pf.TerritoryProfile | None, s
     if territory is None:
         st.info("Aucune commune n'est rattachée à cette CPTS dans le registre : pas de carte ni d'indicateurs.")
         return
-    m = cache.profile_map(path, chosen.register_id, chosen.as_of, chosen.region_code, chosen.cpts_id)
-    st_folium(cache.fresh_map(m), key=f"fiche_map_{chosen.cpts_id}", height=MAP_HEIGHT, use_container_width=True,
-              returned_objects=[])
+    drawn = cache_fiche.profile_map(path, chosen.register_id, chosen.as_of, chosen.region_code, chosen.cpts_id)
+    map_column, legend_column = st.columns([5, 2], gap="small")
+    with map_column:
+        show_map(drawn[0], key=f"fiche_map_{chosen.cpts_id}", height=MAP_HEIGHT)
+    legend_column.html(drawn[1])
     st.caption("Communes de la CPTS (couleur de son stade) et communes voisines (en gris). Une commune partagée "
                "avec une autre CPTS est en rouge.")
     source_caption(sources, list(geometry_source_ids) + list(population_source_ids), prefix="Contours et populations")
 
     st.markdown("**Population**")
-    st.dataframe(pf.territory_population_table(territory.population), hide_index=True, width="stretch", height="content")
+    show_table(pf.territory_population_table(territory.population), height="content")
     st.caption(pf.AGE_STRUCTURE_NOTE)
     source_caption(sources, list(population_source_ids))
     render_profile_indicators(path, territory)
@@ -146,7 +146,7 @@ def render_rescoring(chosen, user_path: str, token: tuple[int, ...]) -> None:
     from observatory.instrument import latest_scoring_version
     from ui import cache_campaigns
 
-    history = cache.profile_history(user_path, token, chosen.cpts_id)
+    history = cache_fiche.profile_history(user_path, token, chosen.cpts_id)
     latest = latest_scoring_version()
     if not history:
         return
@@ -195,9 +195,7 @@ def render_funding(views: list[pf.FundingView], missions: tuple[str, ...] | None
         in_force = " — **grille en vigueur à la date du registre**" if view.is_in_force else ""
         st.markdown(f"##### {view.grid_label}{in_force}")
         st.markdown(view.status)
-        st.dataframe(view.components, hide_index=True, width="stretch", height="content",
-                     column_config={"Composante": st.column_config.TextColumn(width="large"),
-                                    "Compté dans le plafond": st.column_config.TextColumn(width="medium")})
+        show_table(view.components, height="content")
         st.caption(f"Source : {view.source} ({view.source_date}) ; grille appliquée à partir du "
                    f"{view.valid_from:%d/%m/%Y}.")
         with st.expander("Règle de calcul et hypothèses de cette grille"):
@@ -213,6 +211,19 @@ def render_case_study_tables(cpts_id: str, figures: pd.DataFrame) -> None:
         if frame.empty:
             continue
         st.markdown(f"**{table.table_ref} : {table.title}**")
-        st.dataframe(frame, hide_index=True, width="stretch", height="content")
+        show_table(frame, height="content")
         note = f"{table.source_note} ; " if table.source_note else ""
         st.caption(f"{note}thèse, {table.table_ref}.")
+
+
+def render_workbook(identity: pf.ProfileIdentity, timeline: pd.DataFrame, territory: pf.TerritoryProfile | None,
+                    funding: list[pf.FundingView]) -> None:
+    """Every table of the profile in one XLSX workbook (built when the button is clicked)."""
+    from observatory import exports
+
+    def workbook() -> bytes:
+        return exports.xlsx_bytes(*pf.profile_workbook_sheets(identity, timeline, territory, funding))
+
+    st.download_button("Tableaux de la fiche (XLSX)", data=workbook, file_name=f"fiche_{identity.cpts_id}.xlsx",
+                       mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", on_click="ignore",
+                       key="fiche_xlsx", icon=":material/download:")

@@ -22,7 +22,8 @@ from observatory import funding
 from observatory import url_params as up
 from observatory.funding_analysis import MISSION_RULES
 from observatory.funding_scenario import Merge, Split
-from ui.couverture_widgets import SCALES, sync_query_params
+from observatory.view_state import SCALES
+from ui import view_state as view
 
 P_SCALE, P_REGION, P_DEPT, P_CPTS = "echelle", "region", "departement", "cpts"
 P_GRID, P_MISSIONS, P_UNKNOWN, P_MEMBERS = "grille", "missions", "inconnu", "membres"
@@ -77,31 +78,45 @@ class Area:
 
 def area_controls(regions: pd.DataFrame, departements: pd.DataFrame, register_region: str | None,
                   linked_cpts_departement: str | None) -> Area:
-    """Scale and area. A link naming only a CPTS opens its département."""
+    """Scale and area. A link naming only a CPTS opens its département; without an area in the link, the
+    area chosen on another page (the shared view: Couverture) is kept. The département list follows the
+    chosen région."""
     region_names = dict(zip(regions["region_code"], regions["name"], strict=True))
     dept_names = dict(zip(departements["departement_code"], departements["name"], strict=True))
+    dept_regions = dict(zip(departements["departement_code"], departements["region_code"], strict=True))
     q = st.query_params
+    shared = view.session_view()
+    linked_scale = up.choice(q.get(P_SCALE), SCALES)
     scale_default = "region" if register_region in region_names else "france"
-    if up.choice(q.get(P_SCALE), SCALES) is None and linked_cpts_departement in dept_names:
+    if linked_scale is None and linked_cpts_departement in dept_names:
         scale_default = "departement"
-    scale_key = _seed(P_SCALE, up.choice(q.get(P_SCALE), SCALES), list(SCALES), scale_default)
-    region_key = _seed(P_REGION, up.choice(q.get(P_REGION), region_names), list(region_names),
-                       register_region if register_region in region_names else next(iter(region_names)))
-    first_dept = departements.loc[departements["region_code"] == st.session_state[region_key], "departement_code"]
-    dept_default = linked_cpts_departement if linked_cpts_departement in dept_names else first_dept.iloc[0]
-    dept_key = _seed(P_DEPT, up.choice(q.get(P_DEPT), dept_names), list(dept_names), dept_default)
-    left, right = st.columns([2, 3])
+    elif linked_scale is None and shared.scale in SCALES:
+        scale_default = shared.scale
+    scale_key = _seed(P_SCALE, linked_scale, list(SCALES), scale_default)
+    linked_dept = up.choice(q.get(P_DEPT), dept_names)
+    region_default = (register_region if register_region in region_names
+                      else shared.region_code if shared.region_code in region_names else next(iter(region_names)))
+    if linked_dept is not None or linked_cpts_departement in dept_names:
+        region_default = dept_regions[linked_dept or linked_cpts_departement]
+    region_key = _seed(P_REGION, up.choice(q.get(P_REGION), region_names), list(region_names), region_default)
+    in_region = [d for d in dept_names if dept_regions[d] == st.session_state[region_key]]
+    dept_default = (linked_cpts_departement if linked_cpts_departement in in_region
+                    else shared.departement_code if shared.departement_code in in_region else in_region[0])
+    dept_key = _seed(P_DEPT, linked_dept if linked_dept in in_region else None, in_region, dept_default)
+    left, middle, right = st.columns([2, 2, 2])
     scale = left.radio("Échelle", list(SCALES), format_func=SCALES.get, horizontal=True, key=scale_key)
-    if scale == "region":
-        code = right.selectbox("Région", list(region_names), format_func=lambda c: f"{region_names[c]} ({c})",
-                               key=region_key)
-        return Area("region", code, region_names[code])
-    if scale == "departement":
-        code = right.selectbox("Département", list(dept_names), format_func=lambda c: f"{c} – {dept_names[c]}",
-                               key=dept_key)
-        return Area("departement", code, f"{dept_names[code]} ({code})")
-    right.markdown("**Zone**  \nFrance entière")
-    return Area("france", None, "France entière")
+    if scale == "france":
+        middle.markdown("**Zone**  \nFrance entière")
+        area = Area("france", None, "France entière")
+    else:
+        region = middle.selectbox("Région", list(region_names), format_func=region_names.get, key=region_key)
+        area = Area("region", region, region_names[region])
+        if scale == "departement":
+            code = right.selectbox("Département", in_region, format_func=lambda c: f"{c} – {dept_names[c]}",
+                                   key=dept_key)
+            area = Area("departement", code, f"{dept_names[code]} ({code})")
+    view.remember_area(scale, st.session_state[region_key], st.session_state[dept_key])
+    return area
 
 
 @dataclass(frozen=True)
@@ -236,3 +251,12 @@ def sync_link(area: Area, focus: str | None, hyp: Hypotheses, has_undated: bool,
     if need.indicator_code:
         wanted.update({P_NEED: need.indicator_code, P_YEAR: str(need.year), P_INTENSITY: str(need.intensity_pct)})
     sync_query_params(wanted, PARAMS)
+
+
+def sync_query_params(wanted: dict[str, str], names: tuple[str, ...]) -> None:
+    """Write the page's state into the URL (deep link): each of ``names`` set to its ``wanted`` value, or
+    removed when not wanted, in one write (each write is a browser history entry)."""
+    current = st.query_params.to_dict()
+    updated = {k: v for k, v in current.items() if k not in names or k in wanted} | dict(wanted)
+    if updated != current:
+        st.query_params.from_dict(updated)

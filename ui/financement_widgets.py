@@ -1,6 +1,6 @@
 """Renderers of the « Financement » page: they only display what ``observatory.funding_*`` computed
 (through ``ui.cache_financement``). Text from a register (CPTS names) goes through
-``safe_text.markdown_literal`` before any Markdown; tables are shown with ``st.dataframe`` (never Markdown).
+``safe_text.markdown_literal`` before any Markdown; tables are shown with ``ui.tables.show_table`` (never Markdown).
 """
 
 from __future__ import annotations
@@ -14,10 +14,12 @@ import streamlit as st
 from observatory import exports, funding
 from observatory import funding_allocation as al
 from observatory import funding_analysis as fa
+from observatory.funding import size_class_name
 from observatory.indicators import format_number
 from observatory.profile import FundingView
 from observatory.safe_text import markdown_literal
 from ui import fiche_widgets
+from ui.tables import show_table
 
 THESIS_QUOTE = (
     "« On se retrouve si on fait les deux communautés de communes avec un territoire de stade 4, plus de 200 000 "
@@ -46,32 +48,6 @@ def eur2(amount) -> str:
     return "n.d." if amount is None or pd.isna(amount) else f"{format_number(float(amount), 2)} €"
 
 
-PLAIN_NUMBER_COLUMNS = frozenset({"Année"})
-
-
-def show_table(frame: pd.DataFrame, where=st) -> None:
-    """A table with French numbers (narrow space for thousands, decimal comma) and « — » where a value is
-    missing. Streamlit's grid shows a missing cell as « None » whatever the formatting, so a column with
-    missing values is shown as text; complete numeric columns stay numbers (they sort as numbers). The
-    exports use the frames themselves, never this display."""
-    shown = frame.copy()
-    formats = {}
-    for column in shown.columns:
-        values = shown[column]
-        is_number = pd.api.types.is_numeric_dtype(values) and not pd.api.types.is_bool_dtype(values)
-        if column in PLAIN_NUMBER_COLUMNS or not is_number:
-            if values.isna().any():
-                shown[column] = values.astype(object).where(values.notna(), "—")
-            continue
-        known = values.dropna()
-        decimals = 1 if "%" in str(column) else 0 if known.empty or (known.astype("float64") % 1 == 0).all() else 2
-        if values.isna().any():
-            shown[column] = [format_number(float(v), decimals) if pd.notna(v) else "—" for v in values]
-        else:
-            formats[column] = lambda v, d=decimals: format_number(float(v), d)
-    where.dataframe(shown.style.format(formats), hide_index=True, width="stretch")
-
-
 def hypotheses_text(assumptions: fa.Assumptions) -> str:
     grid = funding.load_grids().grids[assumptions.grid_id]
     unknown = " ; CPTS au stade inconnu comptées comme signataires (hypothèse)" if assumptions.unknown_stage_as_aci else ""
@@ -86,7 +62,7 @@ def cpts_display(rows: pd.DataFrame, stage_labels: Mapping[str, str]) -> pd.Data
     return pd.DataFrame({
         "CPTS": rows["name"], "Stade à la date": rows["stage_code"].map(lambda s: stage_labels.get(s, s)),
         "ACI": rows["aci_basis"], "Population": rows["population_count"],
-        "Taille ACI": rows["size_class"].map(lambda c: f"Taille {int(c)}" if pd.notna(c) else ""),
+        "Taille ACI": rows["size_class"].map(lambda c: size_class_name(c, "")),
         "Missions": rows["missions"].map(len), "Plafond annuel (€)": rows["ceiling_eur"].round(0).astype("Int64"),
         "Plafond par habitant (€)": rows["per_inhabitant_eur"].round(2), "Statut": rows["ceiling_status"],
         "Départements": rows["departement_codes"],
@@ -142,7 +118,7 @@ def near_display(near: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({
         "CPTS": near["name"], "Population": near["population_count"],
         "Limite (hab.)": near["limit"], "Écart à la limite (%)": near["gap_pct"].round(1), "Position": near["side"],
-        "Taille": near["size_class"].map(lambda c: f"Taille {c}"),
+        "Taille": near["size_class"].map(size_class_name),
         "Plafond actuel (€)": near["ceiling_eur"].round(0).astype("Int64"),
         "Si elle passait la limite (€)": near["ceiling_change_eur"].round(0).astype("Int64"),
     })  # fmt: skip
@@ -153,7 +129,7 @@ def merger_display(mergers: pd.DataFrame) -> pd.DataFrame:
         "CPTS A": mergers["name_a"], "CPTS B": mergers["name_b"], "Département": mergers["departement_code"],
         "Population A": mergers["population_a"], "Population B": mergers["population_b"],
         "Population fusionnée": mergers["merged_population"],
-        "Taille fusionnée": mergers["merged_size_class"].map(lambda c: f"Taille {c}"),
+        "Taille fusionnée": mergers["merged_size_class"].map(size_class_name),
         "Deux plafonds (€)": mergers["ceiling_apart_eur"].round(0).astype("int64"),
         "Plafond fusionné (€)": mergers["ceiling_merged_eur"].round(0).astype("int64"),
         "Perte (€)": mergers["loss_eur"].round(0).astype("int64"),

@@ -16,9 +16,11 @@ import streamlit as st
 from observatory import url_params
 from observatory.accounts import ANONYMOUS, Caller
 from observatory.db import DatabaseMissingError
-from ui import cache
+from ui import cache, errors
+from ui import view_state as view
 
 _CONTEXT_KEY = "app_context"
+REGISTER_KEY = "register_choice"
 _ACTIVE_KEY = "frame_active"  # True while app.py runs: a page run without it is rerun through the frame
 REGISTER_PARAM = "registre"
 
@@ -35,9 +37,14 @@ class AppContext:
     caller: Caller = ANONYMOUS  # who uses the app (ui/auth.py): every user-data access is checked against it
 
 
-def _register_label(row: pd.Series) -> str:
-    kinds = {"demo": "démonstration", "imported": "importé", "case_study": "études de cas"}
-    return f"{row['name']} ({kinds.get(row['kind'], row['kind'])})"
+REGISTER_KINDS = {"demo": "démonstration", "imported": "importé", "case_study": "études de cas"}
+
+
+def register_label(name: str, kind: str) -> str:
+    """« Registre de démonstration (fictif) », « CPTS PACA — importé »: the kind is said once, never
+    repeated when the name already says it (« (fictif) (démonstration) » read as a stutter)."""
+    word = REGISTER_KINDS.get(kind, kind)
+    return name if word.lower() in name.lower() else f"{name} — {word}"
 
 
 def render_frame() -> AppContext | None:
@@ -57,27 +64,31 @@ def render_frame() -> AppContext | None:
         st.error("La base ne contient aucun registre de CPTS : relancez `python -m observatory build`.")
         return None
     ids = mapped["register_id"].tolist()
-    labels = {row["register_id"]: _register_label(row) for _, row in mapped.iterrows()}
+    labels = {row["register_id"]: register_label(str(row["name"]), str(row["kind"])) for _, row in mapped.iterrows()}
+    # The link names the register (Back and Forward included); else the session's choice; else the first.
     requested = url_params.choice(st.query_params.get(REGISTER_PARAM), ids)
-    default_index = ids.index(requested) if requested is not None else 0
+    remembered = view.session_view().register_id
+    chosen = requested or (remembered if remembered in ids else ids[0])
     with st.sidebar:
         st.markdown("### Registre affiché")
-        chosen = st.selectbox(
+        st.selectbox(
             "Registre de CPTS",
             options=ids,
-            index=default_index,
             format_func=labels.get,
             help="Le registre de démonstration est fictif ; un registre importé provient d'un fichier réel "
             "(python -m observatory import-register).",
-            key="register_choice",
+            key=view.bind(REGISTER_KEY, chosen),
+            on_change=_register_changed,
         )
+    view.remember_register(chosen)
     from ui import auth  # here: auth imports the stores, which the frame needs only once a database exists
 
     caller = auth.current_caller()
     with st.sidebar:
         auth.render_account_box(caller)
     if chosen != ids[0] or requested is not None:
-        st.query_params[REGISTER_PARAM] = chosen
+        if st.query_params.get(REGISTER_PARAM) != chosen:
+            st.query_params[REGISTER_PARAM] = chosen
     row = mapped.set_index("register_id").loc[chosen]
     as_of = row.get("as_of_date")
     context = AppContext(
@@ -92,6 +103,12 @@ def render_frame() -> AppContext | None:
     )
     st.session_state[_CONTEXT_KEY] = context
     return context
+
+
+@errors.guarded_callback
+def _register_changed() -> None:
+    """Another register in the sidebar: its link drops the date and the CPTS of the previous one."""
+    view.change_register(st.session_state[REGISTER_KEY])
 
 
 @contextmanager

@@ -8,16 +8,20 @@ from __future__ import annotations
 import pandas as pd
 import streamlit as st
 
-from observatory import exports
+from observatory import coverage_views as views
+from observatory import exports, maps
 from observatory import profile as pf
 from observatory.indicator_catalogue import shown_catalogue
 from observatory.indicator_metadata import LEVEL_LABELS
 from observatory.indicators import CLASS_METHOD_LABELS, catalogue_entry, format_number
 from observatory.safe_text import markdown_literal
-from ui import cache
+from ui import cache_couverture as cc
 from ui import cache_indicators as ci
 from ui import couverture_widgets as cw
 from ui.map_component import show_map
+from ui.tables import show_table
+
+KEY_INDICATOR, KEY_YEAR, KEY_INDICATOR_MAP = "couverture_indicateur", "couverture_annee", "couverture_carte_indicateur"
 
 ORIGIN_SUFFIXES = {"imported": " (importé)", "derived": " (calculé)"}
 PROFILE_ORIGINS = {"imported": " — importé", "derived": " — calculé"}
@@ -31,7 +35,7 @@ def choices(catalogue: pd.DataFrame) -> dict[str, str]:
 
 
 def offered_catalogue(path: str) -> pd.DataFrame:
-    return shown_catalogue(cache.couverture_indicator_catalogue(path))
+    return shown_catalogue(cc.couverture_indicator_catalogue(path))
 
 
 def method_text(entry: dict, catalogue: pd.DataFrame) -> str:
@@ -85,20 +89,25 @@ def render_indicator(path: str, register_id: str, as_of: str, register_region: s
                      area_code: str | None, selected: str | None, entry: dict, year: int, map_key: str,
                      map_height: int, max_cpts_bars: int) -> None:
     """The « Couverture » section of one indicator and year."""
-    catalogue = cache.couverture_indicator_catalogue(path)
+    catalogue = cc.couverture_indicator_catalogue(path)
     code = entry["indicator_code"]
     if entry.get("description"):
         st.caption(markdown_literal(entry["description"], LONG_TEXT))
     try:
-        rows = cache.couverture_indicator_rows(path, register_id, as_of, register_region, code, year, scale, area_code)
+        rows = cc.couverture_indicator_rows(path, register_id, as_of, register_region, code, year, scale, area_code)
     except ValueError as error:  # e.g. the weight indicator is missing for that year
         st.warning(f"Indicateur indisponible : {markdown_literal(error)}")
         return
     provenance = ci.provenance(path, code, (int(year),))
     if scale == "departement":
-        classes = cache.couverture_indicator_classes(path, code, year)
-        show_map(cache.couverture_indicator_map(path, register_id, as_of, register_region, code, year, area_code,
-                                                selected), key=map_key, height=map_height)
+        classes = cc.couverture_indicator_classes(path, code, year)
+        map_column, legend_column = st.columns([5, 3], gap="small")
+        with map_column:
+            show_map(cc.couverture_indicator_map(path, register_id, as_of, register_region, code, year, area_code,
+                                                 selected), key=map_key, height=map_height)
+        data = cc.couverture_indicator(path, code, year)
+        in_dept = data.units[data.units["departement_code"] == area_code]
+        legend_column.html(maps.legend_html(*maps.indicator_legend(data, classes, bool(in_dept["value"].isna().any()))))
         if classes.method == "thresholds":
             st.caption(f"Classes de la carte : seuils fixés. {markdown_literal(classes.source, LONG_TEXT)}")
         else:
@@ -118,25 +127,28 @@ def render_indicator(path: str, register_id: str, as_of: str, register_region: s
     if note:
         st.caption(note)
     _threshold_figures(rows, entry, year)
-    st.vega_lite_chart(spec=cache.couverture_indicator_chart(path, register_id, as_of, register_region, code, year,
+    st.vega_lite_chart(spec=cc.couverture_indicator_chart(path, register_id, as_of, register_region, code, year,
                                                              scale, area_code, max_cpts_bars),
                        width="stretch", theme=None)
     cpts_count = int((rows["territory_kind"] == "cpts").sum())
     if cpts_count > max_cpts_bars:
         st.caption(f"{cpts_count} CPTS dans la zone : leurs valeurs sont dans le tableau ci-dessous.")
-    st.dataframe(cw.indicator_table(rows, entry), hide_index=True, width="stretch")
+    show_table(cw.indicator_table(rows, entry), decimals={f"Valeur ({entry['unit']})": int(entry.get("decimals") or 0)})
     vintage = ci.indicator_vintage(path, code, int(year))
-    st.download_button(
-        "Télécharger les valeurs par territoire (CSV pour Excel)",
-        data=exports.csv_bytes(export_table(rows, entry, year, provenance, vintage)),
-        file_name=f"indicateur_{code}_{year}_{area_code or 'france'}.csv",
-        mime="text/csv",
-        on_click="ignore",
-        key="couverture_indicateur_csv",
-    )
+    exported = export_table(rows, entry, year, provenance, vintage)
+    stem = f"indicateur_{code}_{year}_{area_code or 'france'}"
+    left, right = st.columns(2)
+    left.download_button("Valeurs par territoire (CSV pour Excel)", data=exports.csv_bytes(exported),
+                         file_name=f"{stem}.csv", mime="text/csv", on_click="ignore", key="couverture_indicateur_csv",
+                         icon=":material/download:")
+    right.download_button("Valeurs par territoire (XLSX)", key="couverture_indicateur_xlsx", on_click="ignore",
+                          data=lambda: exports.xlsx_bytes({str(entry["label"])[:31]: exported},
+                                                          {str(entry["label"])[:31]: [f"Source : {provenance}"]}),
+                          file_name=f"{stem}.xlsx", icon=":material/download:",
+                          mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
     st.caption(
         f"{markdown_literal(method_text(entry, catalogue), 400)} Territoires des CPTS actives au "
-        f"{cw.format_date(as_of)} (chacune sur toutes ses communes) ; zone blanche : communes sans CPTS de la zone. "
+        f"{views.format_date(as_of)} (chacune sur toutes ses communes) ; zone blanche : communes sans CPTS de la zone. "
         f"Unité : {markdown_literal(entry['unit'])}."
     )
     st.caption(f"Source de l'indicateur (année {year}) : {markdown_literal(provenance, 600)}")
@@ -168,7 +180,7 @@ def render_profile_indicators(path: str, territory: pf.TerritoryProfile) -> None
     for entry, table in territory.indicator_tables:
         origin = PROFILE_ORIGINS.get(entry.get("origin"), "")
         st.markdown(f"**{markdown_literal(entry['label'])}** ({markdown_literal(entry['unit'])}){origin}")
-        st.dataframe(table, hide_index=True, width="stretch", height="content")
+        show_table(table, height="content")
         threshold = f" Seuil retenu : {markdown_literal(entry['threshold_label'])}." if entry.get("threshold_label") else ""
         st.caption(f"{markdown_literal(entry['description'], LONG_TEXT)}{threshold}")
         note = level_note(entry)
@@ -198,6 +210,34 @@ def render_members_share(view: ci.MembersShareView | None) -> None:
         f"pour {format_number(share.professionals, 0)} « {markdown_literal(view.count_label)} » sur les communes de la "
         f"CPTS en {share.year}. {markdown_literal(definition['description'], LONG_TEXT)}"
     )
+
+
+def render_indicator_section(path: str, register_id: str, as_of: str, register_region: str | None, scale: str,
+                             area_code: str | None, selected: str | None, map_height: int, max_cpts_bars: int) -> None:
+    """Choice of indicator and year, then its map (département scale), figures, chart and table."""
+    catalogue = offered_catalogue(path)
+    if catalogue.empty:
+        st.info("Aucun indicateur territorial n'est chargé dans la base.")
+        return
+    labels = choices(catalogue)
+    # Default: the first indicator with a reference threshold (the catalogue decides, not the page).
+    with_threshold = catalogue.loc[catalogue["threshold_value"].notna(), "indicator_code"]
+    if st.session_state.get(KEY_INDICATOR) not in labels:
+        st.session_state[KEY_INDICATOR] = (with_threshold.iloc[0] if len(with_threshold)
+                                           else catalogue["indicator_code"].iloc[0])
+    indicator_column, year_column = st.columns([3, 1])
+    code = indicator_column.selectbox(
+        "Indicateur", list(labels), format_func=labels.get, key=KEY_INDICATOR,
+        help="Indicateurs du catalogue (APL de la DREES), importés (python -m observatory import-indicator) et "
+        "calculés à partir d'eux (data/derived_indicators.json).",
+    )  # fmt: skip
+    entry = catalogue_entry(catalogue, code)
+    years = sorted((int(y) for y in entry["years"]), reverse=True)
+    if st.session_state.get(KEY_YEAR) not in years:
+        st.session_state[KEY_YEAR] = years[0]
+    year = year_column.selectbox("Année", years, key=KEY_YEAR)
+    render_indicator(path, register_id, as_of, register_region, scale, area_code, selected, entry, year,
+                     KEY_INDICATOR_MAP, map_height, max_cpts_bars)
 
 
 def entry_of(path: str, indicator_code: str) -> dict:

@@ -11,12 +11,23 @@ same component arguments, so an upgrade that changes them fails a test instead o
 
 View-related outputs (``bounds``, ``zoom``, ``center``) are not supported on purpose: asking for them
 makes every pan or zoom rerun the page.
+
+Dynamic updates: ``show_map(..., update=...)`` passes JavaScript as streamlit-folium's ``feature_group``
+argument, which the component evaluates in the drawn map whenever it changes, without drawing the map
+again (the « Couverture » map redraws a date, an area or a selection this way: ``observatory.coverage_map``).
+The component's key depends on the map's script only, so the map stays in place while the update changes.
+
+Payload: :func:`payload_bytes` is the one definition of what a map weighs, used by the page tests and by
+every benchmark: the UTF-8 size of the JSON of the arguments that carry the map (script, header, HTML and
+dynamic update), as the component receives them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+import hashlib
+import json
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
 
 import folium
 import streamlit as st
@@ -35,10 +46,21 @@ class PreparedMap:
     map_id: str
     css_links: tuple[str, ...]
     js_links: tuple[str, ...]
+    script_hash: str = field(default="", compare=False)  # streamlit-folium's hash of the script, computed once
 
     @property
     def payload_bytes(self) -> int:
-        return len(self.script.encode("utf-8")) + len(self.header.encode("utf-8")) + len(self.html.encode("utf-8"))
+        return payload_bytes({"script": self.script, "header": self.header, "html": self.html})
+
+
+PAYLOAD_KEYS = ("script", "header", "html", "feature_group")
+
+
+def payload_bytes(arguments: Mapping) -> int:
+    """Bytes of a map as the component receives it: the JSON of its script, header, HTML and dynamic update
+    (``arguments``: a :class:`PreparedMap`'s strings, or the ``json_args`` of a drawn component)."""
+    carried = {k: arguments.get(k) for k in PAYLOAD_KEYS if arguments.get(k)}
+    return len(json.dumps(carried).encode("utf-8"))
 
 
 def _links(m: folium.Map) -> tuple[tuple[str, ...], tuple[str, ...]]:
@@ -63,7 +85,18 @@ def prepare_map(m: folium.Map) -> PreparedMap:
     header = streamlit_folium._get_header(m)
     script = streamlit_folium._get_map_string(m)
     css, js = _links(m)
-    return PreparedMap(script, header, html, streamlit_folium.get_full_id(m), css, js)
+    # The hash streamlit-folium would compute on every run (a regex over the whole script): once here.
+    script_hash = streamlit_folium.generate_js_hash(script, None, False)
+    return PreparedMap(script, header, html, streamlit_folium.get_full_id(m), css, js, script_hash)
+
+
+def register_component() -> None:
+    """Register streamlit-folium's component with the running server. It registers itself when first imported
+    inside a page run; the warm-up (``serve.py``) imports it earlier, outside any run, and the component's
+    files would then answer 404."""
+    from streamlit.components.v1.component_registry import ComponentRegistry
+
+    ComponentRegistry.instance().register_component(streamlit_folium._component_func)
 
 
 def show_map(
@@ -72,13 +105,18 @@ def show_map(
     height: int,
     returned_objects: Iterable[str] = (),
     on_change: Callable[[], None] | None = None,
+    update: str | None = None,
 ) -> dict:
     """Draw a prepared map (full width). Returns the requested outputs of the last interaction; after a
-    change ``st.session_state[key]`` holds them too, as with ``st_folium`` (use it in ``on_change``)."""
+    change ``st.session_state[key]`` holds them too, as with ``st_folium`` (use it in ``on_change``).
+    ``update``: JavaScript run in the drawn map whenever it changes (see the module's docstring)."""
     returned = list(returned_objects)
     if VIEW_OUTPUTS & set(returned):
         raise ValueError(f"sorties de vue non prises en charge (chaque déplacement relancerait la page) : {returned}")
-    hash_key = streamlit_folium.generate_js_hash(prepared.script, key, False)
+    if prepared.script_hash:
+        hash_key = hashlib.sha256(f"{prepared.script_hash}|{key}".encode()).hexdigest()
+    else:
+        hash_key = streamlit_folium.generate_js_hash(prepared.script, key, False)
 
     def _on_change():
         st.session_state[key] = st.session_state.get(hash_key, {})
@@ -97,7 +135,7 @@ def show_map(
         default={name: None for name in returned},
         zoom=None,
         center=None,
-        feature_group=None,
+        feature_group=update,
         return_on_hover=False,
         layer_control=None,
         pixelated=False,

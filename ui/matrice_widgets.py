@@ -12,6 +12,7 @@ from observatory import matrix as mx
 from observatory import matrix_view as mv
 from observatory.instrument import Instrument
 from ui.presentation import set_presenting
+from ui.tables import show_text_table
 
 MODE_KEY = "matrice_mode"
 STEP_KEY = "matrice_step"
@@ -46,19 +47,24 @@ def _move(delta: int) -> None:
 
 
 def presentation_steps(matrix: mx.Matrix) -> str:
-    """« Précédent » / « Suivant » buttons (keyboard: ← and →) and the current dimension; returns its row id."""
+    """« Précédent » / « Suivant » (keyboard: ← and →) around the current dimension's title, on one line that
+    never cuts the buttons' text; returns the dimension's row id. No hover help: on a projector a tooltip
+    stays on screen under the mouse that just clicked."""
     index = st.session_state.get(STEP_KEY, 0)
     row_id = mv.step_row(index)
     row = next(r for r in matrix.rows if r["row_id"] == row_id)
     position = mv.PRESENTATION_STEPS.index(row_id) + 1
-    cols = st.columns([1, 6, 1], vertical_alignment="center")
-    cols[0].button("◀ Précédent", key="matrice_previous", on_click=_move, args=(-1,), shortcut="Left",
-                   width="stretch", help="Dimension précédente (touche ←)")
-    cols[1].markdown(f"## {position}/{len(mv.PRESENTATION_STEPS)} · {row['label']}\n{row['definition']} "
-                     f"(thèse, {row['section']})")
-    cols[2].button("Suivant ▶", key="matrice_next", on_click=_move, args=(1,), shortcut="Right",
-                   width="stretch", help="Dimension suivante (touche →)")
+    bar = st.container(horizontal=True, vertical_alignment="center", gap="medium", key="matrice_slide_bar")
+    bar.button("◀ Précédent", key="matrice_previous", on_click=_move, args=(-1,), shortcut="Left", width="content")
+    bar.markdown(f"## {position}/{len(mv.PRESENTATION_STEPS)} · {row['label']}", width="stretch")
+    bar.button("Suivant ▶", key="matrice_next", on_click=_move, args=(1,), shortcut="Right", width="content")
     return row_id
+
+
+def presentation_note(matrix: mx.Matrix, row_id: str) -> None:
+    """Under the slide: the dimension's definition from the thesis and the keys."""
+    row = next(r for r in matrix.rows if r["row_id"] == row_id)
+    st.caption(f"{row['definition']} (thèse, {row['section']}). Touches ← et → : dimension précédente ou suivante.")
 
 
 def choose_element(matrix: mx.Matrix) -> str | None:
@@ -90,10 +96,6 @@ def render_element(matrix: mx.Matrix, element_id: str, instrument: Instrument, s
             shown += [answer_column, "Points (0 à 100)"]
         else:
             st.caption("Aucune réponse soumise pour la CPTS choisie : seules les questions sont affichées.")
-        st.dataframe(table[shown], hide_index=True, width="stretch", height="content",
-                     column_config={"N°": st.column_config.TextColumn(width="small"),
-                                    "Question": st.column_config.TextColumn(width="large"),
-                                    answer_column: st.column_config.TextColumn(width="large"),
-                                    "Points (0 à 100)": st.column_config.NumberColumn(format="%.0f", width="small")})
+        show_text_table(table[shown])
     st.markdown(f"**Ce qu'en dit la thèse** ({details.thesis_section}) : {details.thesis_says}")
     st.caption(details.source_reference)

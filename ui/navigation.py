@@ -10,7 +10,7 @@ from dataclasses import dataclass
 class PageSpec:
     path: str  # script path relative to app.py
     title: str  # French title shown in the navigation
-    url_path: str  # deep link: http://host/<url_path>
+    url_path: str  # deep link: http://host/<url_path> (the home page is served at « / » too)
     icon: str
     section: str
     heading: str  # text of the page's st.title, checked by the tests
@@ -32,6 +32,10 @@ PAGES: tuple[PageSpec, ...] = (
     PageSpec("pages/administration.py", "Administration", "administration", ":material/admin_panel_settings:",
              "Administration", "Administration"),
 )
+
+
+# Streamlit serves the default page at « / »: the home page's own name answers too (a redirect page).
+HOME_ALIAS = PAGES[0].url_path
 
 
 def sections() -> dict[str, list[PageSpec]]:

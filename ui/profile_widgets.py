@@ -17,7 +17,8 @@ import streamlit as st
 
 from observatory import url_params
 from observatory.safe_text import markdown_literal
-from ui import cache, errors
+from ui import cache, cache_couverture, cache_fiche, errors
+from ui import view_state as view
 from ui.frame import AppContext
 
 CPTS_PARAM = "cpts"
@@ -52,6 +53,11 @@ def _as_of(register: dict) -> str:
     return pd.Timestamp(value).date().isoformat() if value is not None else dt.date.today().isoformat()
 
 
+def default_cpts(ids: Sequence[str], preferred_ids: Sequence[str]) -> str | None:
+    """The CPTS a list opens on: the first of ``preferred_ids`` it holds (e.g. assessed ones), else its first."""
+    return next((i for i in preferred_ids if i in set(ids)), ids[0] if len(ids) else None)
+
+
 def choose_cpts(context: AppContext, key_prefix: str, preferred_ids: Sequence[str] = ()) -> ChosenCpts | None:
     """Source list (register shown / case studies), then a selectbox of its CPTS. The first run takes
     the CPTS of the link (``?cpts=``), else the first of ``preferred_ids`` in the list, else the first."""
@@ -64,7 +70,7 @@ def choose_cpts(context: AppContext, key_prefix: str, preferred_ids: Sequence[st
     written_key = f"{key_prefix}_written_cpts"
     requested = url_params.identifier(st.query_params.get(CPTS_PARAM))
     is_own = requested is not None and requested == st.session_state.get(written_key)
-    found = cache.profile_find_cpts(path, requested) if requested else None
+    found = cache_fiche.profile_find_cpts(path, requested) if requested else None
     if is_own:
         pass  # no message: the sidebar's register may just have changed
     elif st.query_params.get(CPTS_PARAM) and requested is None:
@@ -77,22 +83,29 @@ def choose_cpts(context: AppContext, key_prefix: str, preferred_ids: Sequence[st
         st.info(f"La CPTS du lien, « {markdown_literal(found['name'])} », appartient au registre "
                 f"« {markdown_literal(found['register_name'])} » : choisissez ce registre dans la barre latérale pour "
                 "l'afficher.")
+    # Without a CPTS in the link (the navigation menu), the one chosen on another page (the shared view).
+    if found is None and not st.query_params.get(CPTS_PARAM) and view.session_view().cpts_id:
+        found = cache_fiche.profile_find_cpts(path, view.session_view().cpts_id)
+    from_outside = found is not None and found["cpts_id"] != st.session_state.get(written_key)
     default_source = found["register_id"] if found is not None and found["register_id"] in sources else sources[0]
     names = dict(zip(registers["register_id"], registers["name"], strict=True))
     if case_ids:
+        source_key = f"{key_prefix}_source"
+        if from_outside:  # a link, Back or Forward, or another page: the list shows that CPTS's source
+            view.bind(source_key, default_source)
         source = st.radio(
             "Liste de CPTS",
             sources,
-            index=sources.index(default_source),
+            index=None if source_key in st.session_state else sources.index(default_source),
             # Radio options are Markdown: register names are escaped.
             format_func=lambda rid: (f"Registre affiché : {markdown_literal(names[rid])}" if rid == context.register_id
                                      else f"{markdown_literal(names[rid])} (CPTS A à E, anonymisées)"),
             horizontal=True,
-            key=f"{key_prefix}_source",
+            key=source_key,
         )
     else:
         source = default_source
-    cpts, _ = cache.couverture_register(path, source)
+    cpts, _ = cache_couverture.couverture_register(path, source)
     if cpts.empty:
         st.info("Ce registre ne contient aucune CPTS.")
         return None
@@ -101,12 +114,18 @@ def choose_cpts(context: AppContext, key_prefix: str, preferred_ids: Sequence[st
     if found is not None and found["cpts_id"] in labels:
         index = ids.index(found["cpts_id"])  # used when the selectbox is new (first run, coming from a link)
     else:
-        index = next((ids.index(i) for i in preferred_ids if i in labels), 0)
-    chosen = st.selectbox("CPTS", ids, index=index, format_func=labels.get, key=f"{key_prefix}_cpts_{source}",
+        index = ids.index(default_cpts(ids, preferred_ids))
+    select_key = f"{key_prefix}_cpts_{source}"
+    if from_outside and found["cpts_id"] in labels:
+        view.bind(select_key, found["cpts_id"])
+    chosen = st.selectbox("CPTS", ids, index=None if select_key in st.session_state else index,
+                          format_func=labels.get, key=select_key,
                           help="Le lien de la page (barre d'adresse) désigne cette CPTS : il peut être partagé.")
+    chosen = chosen if chosen in labels else ids[index]
     if st.query_params.get(CPTS_PARAM) != chosen:
         st.query_params[CPTS_PARAM] = chosen
     st.session_state[written_key] = chosen
+    view.remember_cpts(chosen)
     register = register_row(path, source)
     return ChosenCpts(chosen, labels[chosen], register, _as_of(register), register.get("region_code"))
 

@@ -12,7 +12,7 @@ import streamlit as st
 
 from observatory import access, queries
 from observatory.user_data import Reader, UserData
-from ui import cache, cache_campaigns
+from ui import cache, cache_campaigns, cache_fiche
 from ui.frame import AppContext
 
 # Case studies are CPTS anonymised by a published thesis, their answers come from its tables: public data,
@@ -45,15 +45,15 @@ class _CachedReader(Reader):
         self._user_path, self._token = user_path, token
 
     def history(self, cpts_id: str):
-        return cache.profile_history(self._user_path, self._token, cpts_id)
+        return cache_fiche.profile_history(self._user_path, self._token, cpts_id)
 
     def latest_results(self):
-        return cache.latest_results(self._user_path, self._token)
+        return cache_fiche.latest_results(self._user_path, self._token)
 
 
 def user_data(context: AppContext) -> UserData:
     """User data as the caller of this run may see and change it."""
     user_path = cache.user_db_path()
-    token = cache.user_db_token(user_path)
+    token = cache_fiche.user_db_token(user_path)
     return UserData(context.caller, cache.assessment_store(), cache_campaigns.campaign_store(),
                     _directory(context.db_path, user_path, token), reader=_CachedReader(user_path, token))

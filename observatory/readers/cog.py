@@ -65,6 +65,7 @@ def read_cog(folder_files: dict[str, Path]) -> CogData:
     epci = build_epci(epci_records, communes)
     departements = build_departements(departement_records, communes, folder_files["departements.json"])
     regions = build_regions(region_records, communes, folder_files["regions.json"])
+    communes["chef_lieu"] = chef_lieu_levels(communes["commune_code"], departement_records, region_records)
     check_population_not_double_counted(communes, findings)
     return CogData(communes, history, rekey_map, epci, departements, regions, findings)
 
@@ -128,7 +129,19 @@ def _commune_row(rec: dict, unit_type: str, parent: str | None, epci_code: str |
         "area_km2": None,
         "centroid_lon": None,
         "centroid_lat": None,
+        "chef_lieu": None,
     }
+
+
+def chef_lieu_levels(codes: pd.Series, departement_records: list[dict], region_records: list[dict]) -> pd.Series:
+    """« region » for the chef-lieu of a région, « departement » for a préfecture, None otherwise (what map
+    labels rank first). A chef-lieu of a région is also its département's: the higher level is kept."""
+    levels: dict[str, str] = {}
+    for records, level in ((departement_records, "departement"), (region_records, "region")):
+        for rec in records:
+            if rec.get("zone") in ZONES and rec.get("chefLieu"):
+                levels[str(rec["chefLieu"])] = level
+    return codes.map(levels).astype(object).where(codes.isin(levels.keys()), None)
 
 
 def build_code_history(commune_records: list[dict], communes: pd.DataFrame, findings: list[dict]) -> tuple[pd.DataFrame, dict[str, str]]:

@@ -20,6 +20,7 @@ from pathlib import Path
 from observatory.config import REPO_ROOT
 
 CHROMIUM = "/usr/bin/chromium"
+SERVER_SCRIPT = "serve.py"  # app.py served with its warm-up at start (as `make run` does)
 CHROMIUM_ARGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -53,15 +54,23 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
+class ServerURL(str):
+    """The server's base URL (a string), with the path of its log (what the server prints)."""
+
+    log_path: Path
+
+
 @contextmanager
-def streamlit_server(env_overrides: dict[str, str], timeout_s: float = 60, port: int | None = None):
-    """Start ``streamlit run app.py`` on ``port`` (default: a free one); yields the base URL; always stops
-    the server. An explicit port keeps parallel test runs on a shared machine apart."""
+def streamlit_server(env_overrides: dict[str, str], timeout_s: float = 60, port: int | None = None,
+                     script: str = SERVER_SCRIPT):
+    """Start ``streamlit run serve.py`` (the app, warmed up) on ``port`` (default: a free one); yields the base
+    URL; always stops the server. An explicit port keeps parallel test runs on a shared machine apart;
+    ``script="app.py"`` serves the app without its warm-up (the benchmarks' naive baseline)."""
     port = port or free_port()
     env = {**os.environ, **env_overrides}
     log = tempfile.NamedTemporaryFile(prefix="streamlit-", suffix=".log", delete=False)
     process = subprocess.Popen(
-        [sys.executable, "-m", "streamlit", "run", "app.py", "--server.port", str(port), "--server.address", "127.0.0.1"],
+        [sys.executable, "-m", "streamlit", "run", script, "--server.port", str(port), "--server.address", "127.0.0.1"],
         cwd=REPO_ROOT,
         env=env,
         stdout=log,
@@ -80,7 +89,9 @@ def streamlit_server(env_overrides: dict[str, str], timeout_s: float = 60, port:
             if process.poll() is not None or time.monotonic() > deadline:
                 raise RuntimeError(f"Streamlit did not start: {Path(log.name).read_text()[-2000:]}")
             time.sleep(0.2)
-        yield base
+        url = ServerURL(base)
+        url.log_path = Path(log.name)
+        yield url
     finally:
         process.terminate()
         try:

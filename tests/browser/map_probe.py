@@ -146,3 +146,44 @@ class RerunWatcher:
     @property
     def count(self) -> int:
         return len(self.reruns)
+
+
+def drawn_view(frame) -> dict | None:
+    """The « Couverture » map's last drawn view (``window.observatoireDrawn``: as_of, fit_key, selected,
+    count), once its canvas has painted it (two animation frames later); None before the first view."""
+    return frame.evaluate(
+        """async () => {
+            if (!window.observatoireDrawn) return null;
+            await new Promise(r => requestAnimationFrame(() => requestAnimationFrame(r)));
+            return window.observatoireDrawn;
+        }"""
+    )
+
+
+def wait_for_view(page, accept, index: int = 0, timeout_s: float = 60) -> tuple[float, dict]:
+    """Wait until map ``index`` has drawn a view that ``accept(view)`` accepts; (seconds waited, view)."""
+    start = time.monotonic()
+    view = None
+    while time.monotonic() - start < timeout_s:
+        frames = [f for f in map_frames(page) if f is not None]
+        if len(frames) > index:
+            try:
+                view = drawn_view(frames[index])
+            except Exception:  # the frame is (re)loading
+                view = None
+            if view and accept(view):
+                return time.monotonic() - start, view
+        page.wait_for_timeout(20)
+    raise AssertionError(f"vue de la carte {index} non dessinée après {timeout_s} s : {view}")
+
+
+def wait_until_idle(page, timeout_s: float = 120, quiet_polls: int = 5) -> None:
+    """Wait until the page has a title and Streamlit shows no running indicator for ``quiet_polls`` polls in a
+    row (the indicator can appear a moment after the page first looks ready)."""
+    page.wait_for_selector("h1", timeout=timeout_s * 1000)
+    quiet, start = 0, time.monotonic()
+    while quiet < quiet_polls and time.monotonic() - start < timeout_s:
+        busy = page.evaluate("() => !!document.querySelector('[data-testid=\"stStatusWidget\"]') || "
+                             "!!document.querySelector('[data-testid=\"stSkeleton\"]')")
+        quiet = 0 if busy else quiet + 1
+        page.wait_for_timeout(150)
