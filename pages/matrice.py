@@ -53,6 +53,8 @@ if chosen.is_case_study:
     origin = "réponses publiées par la thèse (tableaux 3 à 7, annexe 1 pour A), partielles"
 else:
     history = errors.user_data(lambda: readable_history(data, chosen.cpts_id), [])
+    # Hidden from this caller (an ARS sees only what the CPTS shared): never said to be « none submitted ».
+    hidden = history is None or (not history and not data.can_see(chosen.cpts_id))
     if history:
         result, answers = history[-1].score_result, history[-1].answers
         demo = ", démonstration" if history[-1].is_demo else ""
@@ -60,7 +62,10 @@ else:
 
 scores, distribution, caption = {}, None, ""
 if mode == "cpts":
-    if result is None:
+    if result is None and not chosen.is_case_study and hidden:
+        st.info(f"Les auto-évaluations de « {markdown_literal(chosen.name)} » sont visibles par ses coordinateurs et ses "
+                "membres, et par son ARS quand la CPTS les partage : la matrice n'est pas colorée.", icon=":material/lock:")
+    elif result is None:
         st.info(f"« {markdown_literal(chosen.name)} » n'a soumis aucune auto-évaluation : la matrice n'est pas colorée. Choisissez "
                 "une autre coloration ou une CPTS évaluée.")
     else:

@@ -236,7 +236,8 @@ def test_an_imported_cpts_has_no_peers_nor_assessment(app_env, tmp_path, monkeyp
     st.cache_data.clear()
     st.cache_resource.clear()
     cpts_id = pfx.cpts_of(db, "CPTS du Val-Test")
-    at = run_page(PAGE, {"registre": register_id, "cpts": cpts_id})
+    at = run_page(PAGE, {"registre": register_id, "cpts": cpts_id},
+                  token=sign_in("coord.val", COORDINATOR, cpts_ids=(cpts_id,)))  # its people see its assessments
     assert_figure_6(parsed(at))
     at.radio(key="matrice_mode").set_value("peer_median").run()
     assert "indisponible : stade national inconnu" in all_text(at)

@@ -80,12 +80,12 @@ def user_data(context: AppContext) -> UserData:
                     reader=_CachedReader(store, campaign_store, user_path, token))
 
 
-def readable_history(data: UserData, cpts_id: str) -> list:
-    """The submitted assessments of a CPTS the caller may see, none when none may be (no message: the page
-    says what it shows)."""
+def readable_history(data: UserData, cpts_id: str) -> list | None:
+    """The submitted assessments of a CPTS the caller may see, ``None`` when none may be (told apart from « none
+    submitted », so that a page never claims a CPTS submitted nothing when it is only hidden)."""
     from observatory.access import AccessDenied
 
     try:
         return data.history(cpts_id)
     except AccessDenied:
-        return []
+        return None
