@@ -13,7 +13,7 @@ import pytest
 
 from observatory import config
 from observatory import matrix as mx
-from observatory.accounts import ADMIN
+from observatory.accounts import ADMIN, COORDINATOR
 from observatory.assessments import AssessmentStore
 from observatory.demo_assessments import load_case_study_answers
 from observatory.instrument import latest_scoring_version, load_instrument, load_scoring_model
