@@ -169,13 +169,23 @@ class UserData:
 
     # -- aggregates ---------------------------------------------------------------------------------
 
-    def peer_results(self, peer_ids: Iterable[str], own_cpts_id: str | None = None) -> list[ScoreResult]:
-        """Latest results of a peer group for a median: the viewer's own CPTS left out, only CPTS that may
-        enter the caller's aggregates, and nothing at all below :data:`access.MIN_GROUP` of them."""
+    def peer_ids(self, peer_ids: Iterable[str], own_cpts_id: str | None = None) -> tuple[str, ...]:
+        """The peers whose latest results may enter a median the caller sees: the viewer's own CPTS left out,
+        only CPTS that may enter the caller's aggregates, and none at all below :data:`access.MIN_GROUP`."""
         latest = self._reader.latest_results()
-        ids = [c for c in dict.fromkeys(peer_ids) if c != own_cpts_id and c in latest
-               and access.counts_in_aggregates(self.caller, self.facts(c))]
-        return [latest[c][0] for c in ids] if len(ids) >= access.MIN_GROUP else []
+        ids = tuple(c for c in dict.fromkeys(peer_ids) if c != own_cpts_id and c in latest
+                    and access.counts_in_aggregates(self.caller, self.facts(c)))
+        return ids if len(ids) >= access.MIN_GROUP else ()
+
+    def peer_results(self, peer_ids: Iterable[str], own_cpts_id: str | None = None) -> list[ScoreResult]:
+        """Latest results of :meth:`peer_ids`, for a median."""
+        latest = self._reader.latest_results()
+        return [latest[c][0] for c in self.peer_ids(peer_ids, own_cpts_id)]
+
+    @property
+    def sees_real_aggregates(self) -> bool:
+        """Aggregates over real CPTS (the public sees those of demo data only)."""
+        return self.caller.is_authenticated
 
     def aggregate_results(self) -> list[tuple[ScoreResult, bool]]:
         """(result, is_demo) of every CPTS that may enter the caller's aggregates (national distribution)."""

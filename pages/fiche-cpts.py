@@ -13,6 +13,7 @@ from ui.cache_indicators import members_share
 from ui.frame import page_context
 from ui.indicator_widgets import render_members_share
 from ui.profile_widgets import choose_cpts, ensure_demo_assessments
+from ui.user_access import user_data
 from ui.widgets import register_banner
 
 context = page_context()
@@ -22,7 +23,8 @@ ensure_demo_assessments(context)
 
 path, user_path = context.db_path, cache.user_db_path()
 token = cache_fiche.user_db_token(user_path)
-assessed = errors.user_data(lambda: cache_fiche.assessed_cpts(user_path, token), {})
+data = user_data(context)
+assessed = errors.user_data(data.assessed_cpts, {})  # the CPTS whose assessments this caller may see
 chosen = choose_cpts(context, "fiche", preferred_ids=sorted(assessed))
 if chosen is None:
     st.stop()
@@ -49,7 +51,7 @@ sources = cache.sources(path)
 territory = None if chosen.is_case_study else cache_fiche.profile_territory(path, chosen.register_id, chosen.as_of,
                                                                         chosen.region_code, chosen.cpts_id)
 fw.render_territory(path, chosen, territory, sources, [GEOMETRY_SOURCE_ID], [POPULATION_SOURCE_ID])
-if territory is not None:
+if territory is not None and data.can_see(chosen.cpts_id):  # from the CPTS's own answers (Q12)
     render_members_share(members_share(path, chosen.register_id, chosen.as_of, chosen.region_code, chosen.cpts_id,
                                        user_path, token))
 if figures is not None:
@@ -58,13 +60,18 @@ if figures is not None:
 if chosen.is_case_study:
     fw.render_case_study_assessment(*cache_fiche.profile_case_study_view(chosen.cpts_id, chosen.name))
 else:
-    view = errors.user_data(lambda: cache_fiche.profile_assessment_view(path, chosen.register_id, chosen.as_of, user_path,
-                                                                  token, chosen.cpts_id, chosen.name), errors.UNAVAILABLE)
-    if view is errors.UNAVAILABLE:
+    visible = errors.user_data(lambda: fw.visible_assessment_ids(data, chosen.cpts_id), errors.UNAVAILABLE)
+    if visible is errors.UNAVAILABLE:  # the store cannot be read (said above)
         fw.render_assessment_unavailable()
+    elif visible is None:
+        fw.render_assessment_denied(data.caller)
     else:
-        fw.render_assessment(chosen, view)
-        errors.user_data(lambda: fw.render_rescoring(chosen, user_path, token), None)
+        group = cache.auto_evaluation_profiles(path, chosen.register_id, chosen.as_of)
+        peer_ids = data.peer_ids(fw.peer_group_ids(group, chosen.cpts_id), chosen.cpts_id)
+        fw.render_assessment(chosen, cache_fiche.profile_assessment_view(
+            path, chosen.register_id, chosen.as_of, user_path, token, chosen.cpts_id, chosen.name, visible, peer_ids))
+        if data.can_see(chosen.cpts_id):  # the whole history is the CPTS's (its ARS sees only what it shared)
+            errors.user_data(lambda: fw.render_rescoring(chosen, user_path, token), None)
 
 missions = pf.missions_of(cache_fiche.profile_missions(path, chosen.register_id), chosen.cpts_id)
 funding_views = pf.funding_views(identity.population_count, missions, chosen.as_of)

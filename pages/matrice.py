@@ -16,6 +16,7 @@ from ui import matrice_widgets as mw
 from ui.frame import page_context
 from ui.presentation import is_presenting
 from ui.profile_widgets import choose_cpts, ensure_demo_assessments
+from ui.user_access import readable_history, user_data
 from ui.widgets import register_banner
 
 context = page_context()
@@ -30,7 +31,8 @@ instrument = load_instrument(model.instrument_version)
 subdimension_ids = mx.resolve_subdimensions(matrix, {s.label: s.id for s in instrument.subdimensions})
 user_path = cache.user_db_path()
 token = cache_fiche.user_db_token(user_path)
-assessed = errors.user_data(lambda: cache_fiche.assessed_cpts(user_path, token), {})  # cpts_id -> is_demo
+data = user_data(context)  # what this caller may see of the assessments
+assessed = errors.user_data(data.assessed_cpts, {})  # cpts_id -> is_demo
 
 # On a slide the current dimension comes first, right under the title; the settings follow it.
 slide = st.container() if presenting else None
@@ -50,7 +52,7 @@ if chosen.is_case_study:
     answers = case_answers.get(pf.case_study_letters().get(chosen.cpts_id)) if result is not None else None
     origin = "réponses publiées par la thèse (tableaux 3 à 7, annexe 1 pour A), partielles"
 else:
-    history = errors.user_data(lambda: cache_fiche.profile_history(user_path, token, chosen.cpts_id), [])
+    history = errors.user_data(lambda: readable_history(data, chosen.cpts_id), [])
     if history:
         result, answers = history[-1].score_result, history[-1].answers
         demo = ", démonstration" if history[-1].is_demo else ""
@@ -70,8 +72,8 @@ elif mode == "peer_median":
     else:
         group = peer_groups.peer_group_of(cache.auto_evaluation_profiles(context.db_path, chosen.register_id,
                                                                          chosen.as_of), chosen.cpts_id)
-        peers = peer_groups.peer_comparison(group, errors.user_data(lambda: cache_fiche.peer_results(user_path, token,
-                                                                                               group.cpts_ids), []),
+        peers = peer_groups.peer_comparison(group, errors.user_data(lambda: data.peer_results(group.cpts_ids,
+                                                                                            chosen.cpts_id), []),
                                             model.version, model.min_peers)
         if peers.is_shown:
             scores = mv.peer_subdimension_scores(peers.medians)
@@ -80,7 +82,8 @@ elif mode == "peer_median":
         caption = f"Pairs de « {chosen.name} » : {peers.message}"
 else:
     distribution, used, used_demo, other = errors.user_data(
-        lambda: cache_fiche.matrix_national_distribution(user_path, token, model.version, model.min_peers), ({}, 0, 0, 0))
+        lambda: cache_fiche.matrix_national_distribution(user_path, token, model.version, model.min_peers,
+                                                         data.sees_real_aggregates), ({}, 0, 0, 0))
     scores = {sid: d.median for sid, d in distribution.items()}
     demo = f", dont {used_demo} de démonstration" if used_demo else ""
     other_text = f" ; {other} notée(s) avec un autre modèle, non comptée(s)" if other else ""

@@ -13,6 +13,7 @@ import pytest
 from streamlit.testing.v1 import AppTest
 
 from observatory import config
+from observatory.accounts import COORDINATOR
 from observatory.assessments import AssessmentStore
 from observatory.demo_assessments import load_case_study_answers
 from observatory.indicators import format_number
@@ -20,7 +21,7 @@ from observatory.instrument import latest_scoring_version, load_instrument, load
 from observatory.scoring import score_assessment
 from observatory.self_assessment import score_text
 from tests import profile_fixtures as pfx
-from tests.apphelpers import APP_PATH, all_text, rendered, run_page, tables
+from tests.apphelpers import APP_PATH, all_text, rendered, run_page, sign_in, tables
 
 PAGE = "pages/fiche-cpts.py"
 GRIDS = json.loads((config.DATA_DIR / "aci_grids.json").read_text(encoding="utf-8"))
@@ -167,7 +168,10 @@ def test_imported_cpts_without_dates_nor_missions(app_env, tmp_path, monkeypatch
     st.cache_resource.clear()
     name = "CPTS du Plateau-Test"
     cpts_id = pfx.cpts_of(db, name)
-    at = run_page(PAGE, {"registre": register_id, "cpts": cpts_id})
+    public = all_text(run_page(PAGE, {"registre": register_id, "cpts": cpts_id}))
+    assert "visibles par ses coordinateurs et ses membres" in public  # a real CPTS's assessments are its own
+    at = run_page(PAGE, {"registre": register_id, "cpts": cpts_id},
+                  token=sign_in("coord.plateau", COORDINATOR, cpts_ids=(cpts_id,)))
     text = all_text(at)
     assert rendered(at.header[0].value) == name and "Registre importé" in text
     assert "**Stade au 01/01/2026 :** Stade non renseigné" in text

@@ -13,9 +13,10 @@ import pytest
 import streamlit as st
 
 from observatory import config, exports
+from observatory.accounts import COORDINATOR
 from observatory.indicators import format_number
 from tests import profile_fixtures as pfx
-from tests.apphelpers import all_text, run_page, tables
+from tests.apphelpers import all_text, run_page, sign_in, tables
 from tests.indicator_fixtures import COUNT_OPTIONS, RATE_OPTIONS, db_copy, query, run_import, write_lines
 from ui import indicator_widgets as iw
 
@@ -189,7 +190,9 @@ def test_fiche_cpts_says_why_the_members_share_is_missing(indicator_db, tmp_path
     st.cache_data.clear()
     st.cache_resource.clear()
     cpts_id = pfx.cpts_of(db, "CPTS du Plateau-Test")
-    at = run_page("pages/fiche-cpts.py", {"cpts": cpts_id, "registre": register_id})
+    # Q12 is the CPTS's own answer: its people (here its coordinator) see the share.
+    at = run_page("pages/fiche-cpts.py", {"cpts": cpts_id, "registre": register_id},
+                  token=sign_in("coord.plateau", COORDINATOR, cpts_ids=(cpts_id,)))
     text = all_text(at)
     assert "Non calculable : aucune auto-évaluation soumise ne renseigne le nombre de membres (Q12)" in text
     count_table = next(d for d in tables(at) if list(d.columns) == ["Territoire", "2024"])

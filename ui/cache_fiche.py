@@ -148,15 +148,18 @@ def peer_results(user_path: str, token: tuple[int, ...], cpts_ids: tuple[str, ..
 
 @st.cache_data(show_spinner=False, max_entries=64)
 def profile_assessment_view(
-    path: str, register_id: str, as_of: str, user_path: str, token: tuple[int, ...], cpts_id: str, cpts_label: str
+    path: str, register_id: str, as_of: str, user_path: str, token: tuple[int, ...], cpts_id: str, cpts_label: str,
+    visible_ids: tuple[str, ...], peer_ids: tuple[str, ...],
 ) -> profile.AssessmentView | None:
-    """The profile's self-assessment section (radars with the peer median when allowed, history chart)."""
-    history = profile_history(user_path, token, cpts_id)
+    """The profile's self-assessment section (radars with the peer median when allowed, history chart), from
+    the assessments the caller may see (``visible_ids``) and the peers it may count (``peer_ids``): both
+    decided by ``observatory.user_data`` before this cache is asked."""
+    history = [a for a in profile_history(user_path, token, cpts_id) if a.assessment_id in visible_ids]
     if not history:
         return None
     result = history[-1].score_result
     group = peers.peer_group_of(cache.auto_evaluation_profiles(path, register_id, as_of), cpts_id)
-    comparison = peers.peer_comparison(group, peer_results(user_path, token, group.cpts_ids),
+    comparison = peers.peer_comparison(group, peer_results(user_path, token, peer_ids),
                                                 result.scoring_version,
                                                 instrument.load_scoring_model(result.scoring_version).min_peers)
     return profile.assessment_view(history, instrument.load_instrument(history[-1].instrument_version), cpts_label,
@@ -181,11 +184,12 @@ def profile_timeline(path: str, cpts_id: str, as_of: str) -> tuple[pd.DataFrame,
 
 @st.cache_data(show_spinner=False, max_entries=4)
 def matrix_national_distribution(
-    user_path: str, token: tuple[int, ...], scoring_version: str, min_count: int
+    user_path: str, token: tuple[int, ...], scoring_version: str, min_count: int, include_real: bool
 ) -> tuple[dict, int, int, int]:
     """(distribution per sub-dimension, assessments used, of which demo, excluded as scored with another
-    model version) over the latest submitted assessment of every CPTS."""
-    latest = _latest_results(user_path, token)
+    model version) over the latest submitted assessment of every CPTS; demo CPTS only unless ``include_real``
+    (``UserData.sees_real_aggregates``: the public sees aggregates of demo data only)."""
+    latest = {c: v for c, v in _latest_results(user_path, token).items() if include_real or v[1]}
     results = [r for r, _ in latest.values()]
     distribution, other = matrix_view.subdimension_distribution(results, scoring_version, min_count)
     used = [(r, demo) for r, demo in latest.values() if r.scoring_version == scoring_version]

@@ -136,6 +136,30 @@ def render_assessment(chosen, view: pf.AssessmentView | None) -> None:
     auto_evaluation_link(chosen)
 
 
+def peer_group_ids(profiles: pd.DataFrame, cpts_id: str) -> tuple[str, ...]:
+    """The register's CPTS of the same size class and stage (the caller's rights then filter them)."""
+    from observatory.peers import peer_group_of
+
+    return peer_group_of(profiles, cpts_id).cpts_ids
+
+
+def visible_assessment_ids(data, cpts_id: str) -> tuple[str, ...] | None:
+    """Ids of the CPTS's submitted assessments the caller may see, ``None`` when none may be."""
+    from observatory.access import AccessDenied
+
+    try:
+        return tuple(a.assessment_id for a in data.history(cpts_id))
+    except AccessDenied:
+        return None  # told apart from « none submitted »: the page says who may see them
+
+
+def render_assessment_denied(caller) -> None:
+    st.subheader("Auto-évaluation")
+    who = "" if caller.is_authenticated else " Connectez-vous (barre latérale) avec un compte de la CPTS ou de son ARS."
+    st.info("Les auto-évaluations de cette CPTS sont visibles par ses coordinateurs et ses membres, et par son ARS "
+            f"quand la CPTS les partage.{who}", icon=":material/lock:")
+
+
 def render_assessment_unavailable() -> None:
     st.subheader("Auto-évaluation")
     st.info("Les auto-évaluations ne peuvent pas être lues pour l'instant (voir le message en haut de la page).")

@@ -12,6 +12,7 @@ import streamlit as st
 
 from observatory import access, queries
 from observatory.user_data import Reader, UserData
+from observatory.userdb import UserDataError
 from ui import cache, cache_campaigns, cache_fiche
 from ui.frame import AppContext
 
@@ -34,14 +35,29 @@ def _directory(path: str, user_path: str, token: tuple) -> access.Directory:
              for r in _register_facts(path).itertuples(index=False)]
     regions = dict(zip(cache.departement_table(path)["departement_code"], cache.departement_table(path)["region_code"],
                        strict=True))
-    for custom in cache.assessment_store().list_custom_cpts():
+    try:
+        customs = cache.assessment_store().list_custom_cpts()
+    except UserDataError:  # the store cannot be read: its CPTS are unknown, hence never public
+        customs = []
+    for custom in customs:
         facts.append(access.CptsFacts(custom.cpts_id, regions.get(custom.departement_code), False))
     return access.Directory(facts)
 
 
+class _Unavailable:
+    """Stands for a store that cannot be opened: every use raises its problem, which the pages turn into a
+    French message (``errors.user_data``) while showing what does not depend on it."""
+
+    def __init__(self, error: UserDataError):
+        self._error = error
+
+    def __getattr__(self, name: str):
+        raise self._error
+
+
 class _CachedReader(Reader):
-    def __init__(self, user_path: str, token: tuple):
-        super().__init__(cache.assessment_store(), cache_campaigns.campaign_store())
+    def __init__(self, store, campaign_store, user_path: str, token: tuple):
+        super().__init__(store, campaign_store)
         self._user_path, self._token = user_path, token
 
     def history(self, cpts_id: str):
@@ -55,5 +71,21 @@ def user_data(context: AppContext) -> UserData:
     """User data as the caller of this run may see and change it."""
     user_path = cache.user_db_path()
     token = cache_fiche.user_db_token(user_path)
-    return UserData(context.caller, cache.assessment_store(), cache_campaigns.campaign_store(),
-                    _directory(context.db_path, user_path, token), reader=_CachedReader(user_path, token))
+    try:
+        store = cache.assessment_store()
+        campaign_store = cache_campaigns.campaign_store()
+    except UserDataError as error:
+        store = campaign_store = _Unavailable(error)
+    return UserData(context.caller, store, campaign_store, _directory(context.db_path, user_path, token),
+                    reader=_CachedReader(store, campaign_store, user_path, token))
+
+
+def readable_history(data: UserData, cpts_id: str) -> list:
+    """The submitted assessments of a CPTS the caller may see, none when none may be (no message: the page
+    says what it shows)."""
+    from observatory.access import AccessDenied
+
+    try:
+        return data.history(cpts_id)
+    except AccessDenied:
+        return []
