@@ -11,6 +11,7 @@ import pandas as pd
 import streamlit as st
 
 from observatory import access, queries
+from observatory.accounts import Caller
 from observatory.user_data import Reader, UserData
 from observatory.userdb import UserDataError
 from ui import cache, cache_campaigns, cache_fiche
@@ -69,6 +70,12 @@ class _CachedReader(Reader):
 
 def user_data(context: AppContext) -> UserData:
     """User data as the caller of this run may see and change it."""
+    return user_data_for(context.caller, context.db_path)
+
+
+def user_data_for(caller: Caller, path: str) -> UserData:
+    """User data as ``caller`` may see it, on the analytical database ``path`` (the server's warm-up asks it
+    as the anonymous visitor, the one who opens a freshly started server)."""
     user_path = cache.user_db_path()
     token = cache_fiche.user_db_token(user_path)
     try:
@@ -76,7 +83,7 @@ def user_data(context: AppContext) -> UserData:
         campaign_store = cache_campaigns.campaign_store()
     except UserDataError as error:
         store = campaign_store = _Unavailable(error)
-    return UserData(context.caller, store, campaign_store, _directory(context.db_path, user_path, token),
+    return UserData(caller, store, campaign_store, _directory(path, user_path, token),
                     reader=_CachedReader(store, campaign_store, user_path, token))
 
 

@@ -163,24 +163,37 @@ def _warm_coverage(path: str, register_id: str, region: str | None, state: vs.Vi
 
 def _warm_profile(path: str, register_id: str, register_as_of: str | None, region: str | None, user_path: str,
                   timings: dict[str, float]) -> None:
-    """The Fiche CPTS opens on the first assessed CPTS of the register (as ``profile_widgets.choose_cpts``)."""
+    """The Fiche CPTS as its first visitor (not signed in) sees it: the first CPTS of the register whose
+    assessments this visitor may see (as ``pages/fiche-cpts.py`` and ``profile_widgets.choose_cpts``)."""
+    from observatory.accounts import ANONYMOUS
+    from ui import cache
     from ui import cache_couverture as cc
     from ui import cache_fiche as cf
+    from ui import fiche_widgets as fw
+    from ui.cache_indicators import members_share
     from ui.profile_widgets import default_cpts
+    from ui.user_access import user_data_for
 
     as_of = register_as_of or dt.date.today().isoformat()
 
     def prepare():
         token = cf.user_db_token(user_path)
+        data = user_data_for(ANONYMOUS, path)
         cpts, _ = cc.couverture_register(path, register_id)
-        cpts_id = default_cpts(cpts["cpts_id"].astype(str).tolist(), sorted(cf.assessed_cpts(user_path, token)))
+        cpts_id = default_cpts(cpts["cpts_id"].astype(str).tolist(), sorted(data.assessed_cpts()))
         if cpts_id is None:
             return
         cf.profile_find_cpts(path, cpts_id)
         cf.profile_summary_row(path, register_id, as_of, region, cpts_id)
         cf.profile_timeline(path, cpts_id, as_of)
         cf.profile_map(path, register_id, as_of, region, cpts_id)
-        name = str(cpts.loc[cpts["cpts_id"] == cpts_id, "name"].iloc[0])
-        cf.profile_assessment_view(path, register_id, as_of, user_path, token, cpts_id, name)
+        if data.can_see(cpts_id):
+            members_share(path, register_id, as_of, region, cpts_id, user_path, token)
+        visible = fw.visible_assessment_ids(data, cpts_id)
+        if visible is not None:
+            peer_ids = data.peer_ids(fw.peer_group_ids(cache.auto_evaluation_profiles(path, register_id, as_of), cpts_id),
+                                     cpts_id)
+            name = str(cpts.loc[cpts["cpts_id"] == cpts_id, "name"].iloc[0])
+            cf.profile_assessment_view(path, register_id, as_of, user_path, token, cpts_id, name, visible, peer_ids)
 
     _step("fiche CPTS par défaut", prepare, timings)
