@@ -69,7 +69,7 @@ def test_campaign_consensus_plan_and_xlsx(tiny_db, tmp_path):
         page.get_by_role("heading", name="Auto-évaluation collective").first.wait_for(timeout=30000)
 
         # A coordinator opens the campaign.
-        lead_form = page.locator('[data-testid="stForm"]').first
+        lead_form = page.locator('[data-testid="stMain"] [data-testid="stForm"]').first  # the sidebar holds the login form
         add_member(page, lead_form, "Claire Coordinatrice", "Coordinateur ou coordinatrice", "Coordination de la CPTS")
         page.get_by_text("Membre enregistré").first.wait_for(timeout=30000)
         choose(page, page, "Coordinateur de la campagne", "Claire Coordinatrice — Coordinateur ou coordinatrice (Coordination de la CPTS)")
