@@ -42,12 +42,20 @@ def radio(page, number: int, label: str) -> None:
 
 
 def open_expander(page, text: str) -> None:
-    """Open the expander whose header holds ``text`` unless it is open already (it stays open across reruns)."""
+    """Open the expander whose header holds ``text`` unless it is open already (it stays open across reruns).
+    A click that lands while the page is still rerunning can be lost on a loaded machine: click again."""
     expander = page.locator('[data-testid="stExpander"]').filter(has=page.locator("summary", has_text=text)).first
-    if expander.locator("details[open]").count() == 0:
+    expander.wait_for(timeout=30000)
+    for _ in range(4):
+        if expander.locator("details[open]").count():
+            break
         expander.locator("summary").first.click()
         wait_for_app(page)
-    expander.locator("details[open]").first.wait_for(timeout=30000)  # a loaded machine opens it late
+        try:
+            expander.locator("details[open]").first.wait_for(timeout=10000)
+        except Exception:  # noqa: BLE001 - Playwright's TimeoutError: click again
+            continue
+    expander.locator("details[open]").first.wait_for(timeout=30000)
 
 
 def add_member(page, form, name: str, profession: str, role: str) -> None:
