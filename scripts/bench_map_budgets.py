@@ -52,18 +52,6 @@ def _url(base: str, page: str, **params: str) -> str:
     return f"{base}/{page}" + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
 
 
-def _wait_for_views(base, timeout_s: float = 600) -> None:
-    """Wait until the server has prepared every date and area in the background (its log says so), so that
-    the timings of changes are not those of a machine still busy warming up."""
-    from ui.warmup import VIEWS_READY
-
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if VIEWS_READY in Path(base.log_path).read_text(encoding="utf-8", errors="replace"):
-            return
-        time.sleep(0.5)
-
-
 def _first_map(page, base, page_name: str) -> float:
     from tests.browser import map_probe
 
@@ -86,7 +74,7 @@ def browser_figures(db: str, script: str, port: int, repeat: int) -> dict[str, f
     A returning browser: one that opened the app before (Streamlit's own files in its cache) meets a
     server that has just been started; the server is freshly started again for each first open."""
     from tests.browser import map_probe
-    from tests.browser.harness import browser_page, streamlit_server
+    from tests.browser.harness import browser_page, streamlit_server, wait_for_background_warmup
 
     out: dict[str, float] = {}
     with tempfile.TemporaryDirectory() as tmp, browser_page(1280, 720) as (page, _log):
@@ -101,7 +89,7 @@ def browser_figures(db: str, script: str, port: int, repeat: int) -> dict[str, f
         with streamlit_server(env, timeout_s=600, port=port, script=script) as base:
             _first_map(page, base, "couverture")
             if script == "serve.py":  # the naive server prepares nothing in the background
-                _wait_for_views(base)
+                wait_for_background_warmup(base)
             warm, reload = [], []
             for _ in range(repeat):
                 # Warm: a visitor already in the app opens Couverture from the menu.

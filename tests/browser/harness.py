@@ -123,6 +123,18 @@ class BrowserLog:
         ] + [f"requête vers un autre hôte que l'application : {url}" for url in self.outside_requests]
 
 
+def wait_for_background_warmup(base, timeout_s: float = 600) -> None:
+    """Wait until a server of :func:`streamlit_server` has prepared every date and area in the background (its
+    log says so), so that timings are not those of a machine still busy warming up."""
+    from ui.warmup import VIEWS_READY
+
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        if VIEWS_READY in Path(base.log_path).read_text(encoding="utf-8", errors="replace"):
+            return
+        time.sleep(0.5)
+
+
 @contextmanager
 def browser_page(width: int = 1400, height: int = 1000):
     """A Chromium page plus the log of its console errors, page errors and failed responses."""
