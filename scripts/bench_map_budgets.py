@@ -13,8 +13,9 @@ Rows (budget, then the naive baseline measured the same way):
   (the first release's way), measured in this process, without the browser's drawing;
 - France map payload ≤ 1 MB (the one definition of ``ui.map_component.payload_bytes``: base + France view)
   — naive: every commune of France, outlines as stored, as GeoJSON (ratio printed);
-- first open of the Fiche CPTS on a freshly started server ≤ 2 s: the page's run on the server (AppTest in a
-  fresh process, after the warm-up) and the map drawn in a fresh browser — naive: no warm-up.
+- first open of the Fiche CPTS and of the Auto-évaluation (from a demo CPTS's link) on a freshly started server
+  ≤ 2 s: the page's run on the server (AppTest in a fresh process, after the warm-up) and, in a returning
+  browser, the Fiche's map drawn and the Auto-évaluation's radar drawn — naive: no warm-up.
 
     .venv/bin/python scripts/bench_map_budgets.py [--db data/observatoire.duckdb] [--repeat 3] [--port 8644]
 """
@@ -52,13 +53,22 @@ def _url(base: str, page: str, **params: str) -> str:
     return f"{base}/{page}" + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else "")
 
 
+ANSWERED_CPTS = "demo-0001"  # the Auto-évaluation opened from a CPTS's link, as a CPTS leader does (the bare page
+# only asks which CPTS)
+RADAR_DRAWN = '[data-testid="stVegaLiteChart"] canvas, [data-testid="stVegaLiteChart"] svg'
+
+
 def _first_map(page, base, page_name: str) -> float:
+    """Seconds from navigation to the page's main figure drawn: the Couverture view, the Fiche CPTS's map, the
+    Auto-évaluation's radar (its questionnaire comes in the same run)."""
     from tests.browser import map_probe
 
     start = time.monotonic()
-    page.goto(_url(base, page_name))
+    page.goto(_url(base, page_name, **({"cpts": ANSWERED_CPTS} if page_name == "auto-evaluation" else {})))
     if page_name == "couverture":
         map_probe.wait_for_view(page, lambda v: True, timeout_s=300)
+    elif page_name == "auto-evaluation":
+        page.wait_for_selector(RADAR_DRAWN, timeout=300_000)
     else:
         map_probe.wait_for_map_drawn(page, 0, timeout_s=300)
     seconds = time.monotonic() - start
@@ -83,7 +93,8 @@ def browser_figures(db: str, script: str, port: int, repeat: int) -> dict[str, f
         with streamlit_server(env, timeout_s=600, port=port, script=script) as base:
             out["server_ready_s"] = time.monotonic() - started
             out["fresh_browser_map_s"] = _first_map(page, base, "couverture")  # a browser that never saw the app
-        for page_name, key in (("couverture", "fresh_map_s"), ("fiche-cpts", "fiche_first_open_s")):
+        for page_name, key in (("couverture", "fresh_map_s"), ("fiche-cpts", "fiche_first_open_s"),
+                               ("auto-evaluation", "auto_evaluation_first_open_s")):
             with streamlit_server(env, timeout_s=600, port=port, script=script) as base:  # same origin: cached files
                 out[key] = _first_map(page, base, page_name)
         with streamlit_server(env, timeout_s=600, port=port, script=script) as base:
@@ -109,9 +120,9 @@ def browser_figures(db: str, script: str, port: int, repeat: int) -> dict[str, f
     return out
 
 
-def fiche_first_run(db: str, warm: bool) -> float:
-    """Seconds of the Fiche CPTS's first run in a fresh process (AppTest), after the server's warm-up when
-    ``warm``: what its first visitor's page costs the server (the browser's own start excluded)."""
+def first_run(db: str, warm: bool, page: str) -> float:
+    """Seconds of ``page``'s first run in a fresh process (AppTest), after the server's warm-up when ``warm``:
+    what its first visitor's page costs the server (the browser's own start excluded)."""
     import subprocess
 
     code = (
@@ -119,8 +130,10 @@ def fiche_first_run(db: str, warm: bool) -> float:
         "from streamlit.runtime.pages_manager import PagesManager as P; o = P.__init__;"
         "P.__init__ = lambda self, *a, **k: (o(self, *a, **k), setattr(P, 'uses_pages_directory', False))[0];"
         + ("from ui.warmup import warm_up; warm_up();" if warm else "")
-        + "from streamlit.testing.v1 import AppTest; at = AppTest.from_file('app.py', default_timeout=600); at.run();"
-        "at.switch_page('pages/fiche-cpts.py'); t = time.perf_counter(); at.run();"
+        + "from streamlit.testing.v1 import AppTest; at = AppTest.from_file('app.py', default_timeout=600);"
+        + (f"at.query_params['cpts'] = '{ANSWERED_CPTS}';" if page == "auto-evaluation" else "")
+        + "at.run();"
+        f"at.switch_page('pages/{page}.py'); t = time.perf_counter(); at.run();"
         "assert not at.exception, at.exception; print(json.dumps(time.perf_counter() - t))"
     )
     with tempfile.TemporaryDirectory() as tmp:
@@ -252,7 +265,9 @@ def main(argv: list[str] | None = None) -> int:
     print(f"Base : {db} ; charge de la machine {load:.1f} sur {os.cpu_count()} cœurs", flush=True)
     ours_bytes, naive_bytes = payloads(db)
     costs = server_change_costs(db)
-    fiche_server, fiche_server_naive = fiche_first_run(db, True), fiche_first_run(db, False)
+    fiche_server, fiche_server_naive = first_run(db, True, "fiche-cpts"), first_run(db, False, "fiche-cpts")
+    answers_server, answers_server_naive = (first_run(db, True, "auto-evaluation"),
+                                            first_run(db, False, "auto-evaluation"))
     ours = browser_figures(db, "serve.py", args.port, args.repeat)
     naive = browser_figures(db, "app.py", args.port + 1, 1)
     rows = [
@@ -270,6 +285,10 @@ def main(argv: list[str] | None = None) -> int:
             fiche_server_naive, "sans préchauffage (évaluations de démonstration écrites au premier clic)"),
         row("Première ouverture de la Fiche CPTS, serveur neuf : carte dessinée (Chromium, navigateur revenant)",
             2.0, "s", ours["fiche_first_open_s"], naive["fiche_first_open_s"], "sans préchauffage"),
+        row("Première ouverture de l'Auto-évaluation, serveur neuf : page calculée (serveur)", 2.0, "s",
+            answers_server, answers_server_naive, "sans préchauffage (évaluations de démonstration écrites au premier clic)"),
+        row("Première ouverture de l'Auto-évaluation, serveur neuf : radar dessiné (Chromium, navigateur revenant)",
+            2.0, "s", ours["auto_evaluation_first_open_s"], naive["auto_evaluation_first_open_s"], "sans préchauffage"),
     ]
     details = {"load_average_1min": load, "load_average_after": os.getloadavg()[0], "cpu_count": os.cpu_count(),
                "reload_map_s": ours["reload_map_s"], "fresh_browser_map_s": ours["fresh_browser_map_s"],
